@@ -1,0 +1,153 @@
+// DNS wire format: query parsing and response writing, allocation free.
+//
+// parse_query() reads a client's query in place (RFC 1035 4.1, RFC 6891 for
+// EDNS). It never allocates and never reads outside the span it is given.
+// ResponseBuilder writes an answer into a caller-supplied buffer with a size
+// limit; an RR that does not fit is refused (returns false) so the caller can
+// set TC. Space for the OPT record is reserved up front when EDNS is used, so
+// a truncated answer still carries its OPT (RFC 6891 7).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kresd::dns {
+
+namespace type {
+inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, TXT = 16,
+                          AAAA = 28, SRV = 33, DNAME = 39, OPT = 41, DS = 43, RRSIG = 46,
+                          NSEC = 47, DNSKEY = 48, NSEC3 = 50, ANY = 255, AXFR = 252, IXFR = 251;
+}
+namespace klass {
+inline constexpr uint16_t IN = 1, CH = 3, ANY = 255;
+}
+namespace rcode {
+inline constexpr uint8_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
+                         REFUSED = 5;
+inline constexpr uint16_t BADVERS = 16; // extended: needs EDNS
+}
+namespace opcode {
+inline constexpr uint8_t QUERY = 0;
+}
+namespace edns_opt {
+inline constexpr uint16_t NSID = 3, COOKIE = 10, PADDING = 12, EDE = 15;
+}
+
+inline constexpr size_t kHeaderSize = 12;
+inline constexpr size_t kMaxNameWire = 255;
+inline constexpr uint16_t kDefaultEdnsSize = 1232; // what we advertise
+inline constexpr uint16_t kMinUdpSize = 512;
+
+// A domain name in uncompressed wire form, at most 255 bytes.
+struct Name {
+    std::array<uint8_t, kMaxNameWire> wire{};
+    uint8_t len = 0; // bytes used, including the final root label
+
+    std::span<const uint8_t> view() const { return {wire.data(), len}; }
+};
+
+// Text -> wire. Accepts "example.com", "example.com." and "."; escapes are
+// not supported. Returns false for empty labels, labels over 63 bytes or
+// names over 255 bytes.
+bool name_from_text(std::string_view text, Name& out);
+// Wire -> text with a trailing dot; "." for the root.
+std::string name_to_text(std::span<const uint8_t> wire);
+// ASCII lower-casing of a wire name (labels lengths untouched).
+void name_lower(Name& n);
+// Case-insensitive: is `name` equal to `zone` or below it (label-wise)?
+bool name_in_zone(std::span<const uint8_t> name, std::span<const uint8_t> zone);
+// Number of labels, not counting the root.
+int name_labels(std::span<const uint8_t> name);
+
+struct Edns {
+    bool present = false;
+    uint16_t udp_size = 0;   // as sent by the client (values < 512 mean 512)
+    uint8_t version = 0;
+    bool do_bit = false;
+    bool nsid = false;       // NSID option present (RFC 5001)
+    uint16_t ext_rcode_hi = 0;
+};
+
+struct Query {
+    uint16_t id = 0;
+    uint8_t opcode = 0;
+    bool rd = false, cd = false, ad = false;
+    Name qname;        // as received (case preserved), decompressed
+    Name qname_lower;  // lower-cased copy for lookups
+    uint16_t qtype = 0;
+    uint16_t qclass = 0;
+    size_t question_end = 0; // offset just after the question in the packet
+    Edns edns;
+};
+
+enum class ParseStatus {
+    ok,      // a well-formed query
+    formerr, // answer FORMERR: header readable, rest not (id/opcode/rd filled in)
+    notimp,  // opcode other than QUERY: answer NOTIMP
+    badvers, // EDNS version > 0: answer BADVERS (RFC 6891 6.1.3)
+    drop,    // not even a header, or QR=1: send nothing
+};
+
+// Reads one query. Checks: QR=0; QDCOUNT==1; ANCOUNT==0; a question that
+// fits; names with at most 255 bytes, labels <= 63, compression pointers only
+// backwards and bounded in number; NSCOUNT records skipped safely; ARCOUNT
+// may hold at most one OPT (root owner) and it must be last-parsed sane;
+// nothing after the last record.
+ParseStatus parse_query(std::span<const uint8_t> wire, Query& out);
+
+enum class Section { answer, authority, additional };
+
+class ResponseBuilder {
+public:
+    // `buf` is where the message is written; `limit` (<= buf.size()) is the
+    // largest message the client can take (UDP: from EDNS or 512; TCP: 65535).
+    ResponseBuilder(std::span<uint8_t> buf, size_t limit);
+
+    // Starts the answer to `q`: copies ID, RD, CD and opcode, sets QR and RA,
+    // writes the question as received. When q.edns.present, reserves room for
+    // an OPT record with `opt_reserve` bytes of options. Returns false when
+    // even the header and question do not fit.
+    bool begin(const Query& q, uint8_t rcode, size_t opt_reserve = 0);
+    // For FORMERR/NOTIMP on a message whose question was unreadable: header
+    // only (ID, opcode, RD copied), no question.
+    bool begin_header_only(const Query& q, uint8_t rcode);
+
+    void set_aa(bool on);
+    void set_tc(bool on);
+    void set_rcode(uint16_t rcode); // low 4 bits here, high 8 bits into OPT
+
+    // Appends one RR. An owner equal to the query name (case-insensitively)
+    // is written as a compression pointer to the question. Returns false and
+    // writes nothing when it does not fit in the limit (minus the OPT room).
+    bool add_rr(Section s, std::span<const uint8_t> owner, uint16_t rrtype, uint16_t rrclass,
+                uint32_t ttl, std::span<const uint8_t> rdata);
+
+    // Adds an EDNS option to the OPT record written by finish(). The total
+    // must have been reserved in begin(); returns false otherwise.
+    bool add_option(uint16_t code, std::span<const uint8_t> data);
+
+    // Writes the OPT record (when the query had EDNS) and the counts.
+    // Returns the message size.
+    size_t finish(uint16_t our_udp_size = kDefaultEdnsSize);
+
+    size_t size() const { return pos_; }
+
+private:
+    std::span<uint8_t> buf_;
+    size_t limit_ = 0;
+    size_t pos_ = 0;
+    size_t opt_room_ = 0;
+    bool edns_ = false;
+    bool do_bit_ = false;
+    uint16_t ext_rcode_ = 0;
+    uint16_t counts_[4] = {0, 0, 0, 0};
+    std::span<const uint8_t> qname_;
+    std::array<uint8_t, 512> opts_{};
+    size_t opts_len_ = 0;
+};
+
+} // namespace kresd::dns
