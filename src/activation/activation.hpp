@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace kresd::activation {
@@ -64,18 +65,36 @@ struct Collected {
 // When `unset_env` is true, LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are
 // removed from the real environment afterwards (also on error and on a PID
 // mismatch), so children and re-reads never see them.
+// Details of this implementation: LISTEN_PID and LISTEN_FDS are plain
+// decimals (no sign, spaces or 0x); a malformed LISTEN_PID is an
+// ActivationError; LISTEN_FDS may be 0 (no sockets) up to 1024; an empty
+// LISTEN_FDNAMES counts as absent; LISTEN_FDS without LISTEN_PID (or the
+// reverse) only warns. Names are checked before any fd is looked at. On a
+// PID mismatch the fds are not touched at all.
 Collected from_listen_fds(pid_t self, const GetEnv& getenv, bool unset_env);
 
 // launchd (macOS): sockets from the plist's Sockets dictionary, whose keys
 // are the kinds ("dns", "tls", "doh2", "control"). Elsewhere: empty.
+// Not started by launchd, or keys missing from the plist: nothing (no error).
+// Other launchd failures, sockets whose type does not fit the key, and more
+// than one control socket are ActivationErrors. The name is the key.
 Collected from_launchd();
 
 // `-S FD[:KIND]`: parses the spec (kind defaults to dns) and checks that FD
-// is an open socket of a type that fits the kind.
+// is an open socket of a type that fits the kind; sets FD_CLOEXEC on it.
+// `name` in the result is the KIND text as given ("" without one; "doh" for
+// the deprecated alias).
 Inherited from_fd_spec(std::string_view spec);
 
 // Only the parsing half of from_fd_spec (no checks of the fd), for the CLI.
-// Throws ActivationError on a malformed spec.
-std::pair<int, Kind> parse_fd_spec(std::string_view spec);
+// Throws ActivationError on a malformed spec, including FD 0, 1 or 2. Its
+// messages do not name the option: the CLI puts "-S: " or "--fd: " in front.
+// `*deprecated_alias` (when given) is set as by parse_kind.
+std::pair<int, Kind> parse_fd_spec(std::string_view spec, bool* deprecated_alias = nullptr);
+
+// Only the checking half of from_fd_spec, for a spec that parse_fd_spec has
+// already taken apart: FD must be open and a socket fitting `kind`; it gets
+// FD_CLOEXEC. `name` is stored in the result as it is.
+Inherited from_fd(int fd, Kind kind, std::string name = {});
 
 } // namespace kresd::activation

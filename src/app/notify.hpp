@@ -8,6 +8,10 @@
 // OpenRC's `notify=fd:N` (and kresd's --notify-fd N): once ready, a line is
 // written to fd N and the fd is closed.
 //
+// Nothing here throws: a notifier that cannot reach its manager degrades to
+// fewer (or no) messages, and from_env() reports what it had to ignore in
+// warnings().
+//
 // A Notifier that has neither is disabled and every call is a no-op.
 #pragma once
 
@@ -16,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 #include "activation/activation.hpp"
 
@@ -26,6 +31,14 @@ public:
     Notifier() = default;
     // Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (honoured only when
     // it is unset or equals `self`). `notify_fd` < 0 means none.
+    //
+    // NOTIFY_SOCKET must be an absolute path or "@name" (abstract namespace,
+    // Linux only) that fits in sockaddr_un; anything else is ignored with a
+    // warning. WATCHDOG_USEC must be a plain decimal > 0; the watchdog only
+    // applies when there is also a usable NOTIFY_SOCKET to send WATCHDOG=1 to.
+    // The Notifier takes ownership of `notify_fd` (it gets FD_CLOEXEC and is
+    // closed by ready() or, failing that, by the destructor — which a
+    // supervisor sees as "exited without becoming ready").
     static Notifier from_env(pid_t self, const activation::GetEnv& getenv, int notify_fd = -1);
 
     Notifier(const Notifier&) = delete;
@@ -41,6 +54,8 @@ public:
 
     // READY=1 (+ STATUS= when status is not empty); also writes to and closes
     // the --notify-fd descriptor.
+    // In every STATUS= text, newlines become spaces so that it stays one
+    // line and cannot smuggle in other keys.
     void ready(std::string_view status);
     void status(std::string_view status);
     void stopping();
@@ -51,11 +66,15 @@ public:
 
     const std::string& socket_path() const { return socket_path_; }
 
+    // What from_env() ignored and why, one line each, for the caller to log.
+    const std::vector<std::string>& warnings() const { return warnings_; }
+
 private:
     std::string socket_path_;
-    int sock_ = -1;      // connected lazily on first send
+    int sock_ = -1;      // created lazily on first send; each send is a sendto()
     int notify_fd_ = -1;
     std::optional<std::chrono::microseconds> watchdog_interval_;
+    std::vector<std::string> warnings_;
 };
 
 } // namespace kresd::app

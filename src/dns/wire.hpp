@@ -60,7 +60,8 @@ std::string name_to_text(std::span<const uint8_t> wire);
 void name_lower(Name& n);
 // Case-insensitive: is `name` equal to `zone` or below it (label-wise)?
 bool name_in_zone(std::span<const uint8_t> name, std::span<const uint8_t> zone);
-// Number of labels, not counting the root.
+// Number of labels, not counting the root; -1 when `name` is not exactly one
+// well-formed uncompressed wire name.
 int name_labels(std::span<const uint8_t> name);
 
 struct Edns {
@@ -97,14 +98,27 @@ enum class ParseStatus {
 // backwards and bounded in number; NSCOUNT records skipped safely; ARCOUNT
 // may hold at most one OPT (root owner) and it must be last-parsed sane;
 // nothing after the last record.
+//
+// Order of checks: drop (short header, QR=1), then notimp (any opcode but
+// QUERY, before the counts are looked at: other opcodes give the counts other
+// meanings, e.g. DSO sends QDCOUNT=0), then formerr for everything else.
+// badvers is returned only for an otherwise well-formed message; its options
+// are not parsed (their format belongs to that version). `out` is reset
+// first; on formerr/notimp only id, opcode, rd, ad and cd are meaningful.
 ParseStatus parse_query(std::span<const uint8_t> wire, Query& out);
 
 enum class Section { answer, authority, additional };
 
+// Call order: begin() or begin_header_only(), then any of set_* / add_rr /
+// add_option, then finish() once; the message is buf[0, finish()). begin()
+// may be called again to reuse the builder. The Query passed to begin() need
+// not outlive it (the question is compared from `buf`). RRs must be added in
+// section order (answer, authority, additional); add_rr refuses going back.
 class ResponseBuilder {
 public:
     // `buf` is where the message is written; `limit` (<= buf.size()) is the
     // largest message the client can take (UDP: from EDNS or 512; TCP: 65535).
+    // A larger limit is cut to buf.size() (and to 65535).
     ResponseBuilder(std::span<uint8_t> buf, size_t limit);
 
     // Starts the answer to `q`: copies ID, RD, CD and opcode, sets QR and RA,
@@ -113,16 +127,20 @@ public:
     // even the header and question do not fit.
     bool begin(const Query& q, uint8_t rcode, size_t opt_reserve = 0);
     // For FORMERR/NOTIMP on a message whose question was unreadable: header
-    // only (ID, opcode, RD copied), no question.
+    // only (ID, opcode, RD copied; CD too), no question and no OPT record.
     bool begin_header_only(const Query& q, uint8_t rcode);
 
     void set_aa(bool on);
     void set_tc(bool on);
-    void set_rcode(uint16_t rcode); // low 4 bits here, high 8 bits into OPT
+    // Low 4 bits into the header, high 8 bits into the OPT TTL at finish();
+    // without EDNS the high bits are lost. Call before finish().
+    void set_rcode(uint16_t rcode);
 
     // Appends one RR. An owner equal to the query name (case-insensitively)
     // is written as a compression pointer to the question. Returns false and
-    // writes nothing when it does not fit in the limit (minus the OPT room).
+    // writes nothing when it does not fit in the limit (minus the OPT room),
+    // and also when called out of section order, before begin(), after
+    // finish(), or with an owner that is not a well-formed wire name.
     bool add_rr(Section s, std::span<const uint8_t> owner, uint16_t rrtype, uint16_t rrclass,
                 uint32_t ttl, std::span<const uint8_t> rdata);
 
@@ -131,12 +149,16 @@ public:
     bool add_option(uint16_t code, std::span<const uint8_t> data);
 
     // Writes the OPT record (when the query had EDNS) and the counts.
-    // Returns the message size.
+    // Returns the message size (0 if begin failed). A second call changes
+    // nothing and returns the same size.
     size_t finish(uint16_t our_udp_size = kDefaultEdnsSize);
 
     size_t size() const { return pos_; }
 
 private:
+    void reset();
+    bool write_header(const Query& q, uint8_t rcode);
+
     std::span<uint8_t> buf_;
     size_t limit_ = 0;
     size_t pos_ = 0;
@@ -148,6 +170,9 @@ private:
     std::span<const uint8_t> qname_;
     std::array<uint8_t, 512> opts_{};
     size_t opts_len_ = 0;
+    bool begun_ = false;
+    bool finished_ = false;
+    uint8_t section_ = 0; // index into counts_ of the last section written
 };
 
 } // namespace kresd::dns

@@ -1,0 +1,273 @@
+#include "app/daemon.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <event2/event.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "activation/activation.hpp"
+#include "app/cli.hpp"
+#include "app/instance.hpp"
+#include "app/notify.hpp"
+#include "app/repl.hpp"
+#include "app/worker.hpp"
+#include "lua/engine.hpp"
+#include "modules/module.hpp"
+#include "net/endpoints.hpp"
+#include "net/event.hpp"
+#include "util/log.hpp"
+
+namespace kresd::app {
+
+namespace {
+
+struct StartError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+const char* env(const char* name) { return std::getenv(name); }
+
+// Lua files: the source tree's lua/ when running from a build tree (where
+// CMake left CMakeCache.txt next to the binary), else the installed data dir.
+std::string find_luadir()
+{
+    if (const char* over = env("KRESD_LUA_DIR"); over && *over) return over;
+    char exe[PATH_MAX] = "";
+#if defined(__linux__)
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) exe[n] = 0;
+#endif
+    std::string dir = exe;
+    if (auto slash = dir.rfind('/'); slash != std::string::npos) {
+        dir.resize(slash);
+        if (access((dir + "/CMakeCache.txt").c_str(), F_OK) == 0 &&
+            access(KRESD_SOURCE_LUADIR "/prelude.lua", R_OK) == 0)
+            return KRESD_SOURCE_LUADIR;
+    }
+    if (access(KRESD_DATADIR "/prelude.lua", R_OK) == 0) return KRESD_DATADIR;
+    return KRESD_SOURCE_LUADIR;
+}
+
+struct Daemon {
+    Options opts;
+    Identity id;
+    Notifier notifier;
+    net::EventBasePtr base;
+    net::NetStats net_stats;
+    net::ServeContext serve;
+    modules::Registry mods;
+    std::unique_ptr<Worker> worker;
+    std::unique_ptr<net::Endpoints> endpoints;
+    std::unique_ptr<lua::Engine> engine;
+    std::unique_ptr<lua::ControlEval> control;
+    std::unique_ptr<Repl> repl;
+    net::EventPtr sigterm, sigint, watchdog, drain;
+    bool stopping = false;
+
+    void collect_sockets()
+    {
+        auto take = [&](activation::Collected c) {
+            for (const auto& w : c.warnings) KR_LOG(warning, "system", "%s", w.c_str());
+            for (const auto& s : c.sockets) endpoints->adopt(s);
+        };
+        take(activation::from_listen_fds(getpid(), env, true));
+        take(activation::from_launchd());
+        for (const auto& [fd, kind] : opts.fds) {
+            std::string spec = std::to_string(fd) + ":" + activation::kind_name(kind);
+            endpoints->adopt(activation::from_fd_spec(spec));
+        }
+        int control = 0;
+        for (const auto& ep : endpoints->list()) control += ep.kind == activation::Kind::control;
+        if (control > 1) throw StartError("more than one control socket was handed over");
+    }
+
+    void listen_flags()
+    {
+        for (const auto& a : opts.addrs) endpoints->listen(a.addr, a.port, activation::Kind::dns, false);
+        for (const auto& a : opts.tls_addrs)
+            endpoints->listen(a.addr, a.port, activation::Kind::tls, false);
+    }
+
+    void run_configs()
+    {
+        std::vector<std::string> files = opts.configs;
+        if (files.empty() && access("config", F_OK) == 0) files.push_back("config");
+        for (const auto& f : files) {
+            if (access(f.c_str(), R_OK) != 0)
+                throw StartError("cannot read config file " + f + ": " + std::strerror(errno));
+            KR_LOG(info, "system", "loading config %s", f.c_str());
+            engine->run_config(f);
+        }
+    }
+
+    void default_listeners()
+    {
+        if (endpoints->has_kind(activation::Kind::dns) || endpoints->has_kind(activation::Kind::tls) ||
+            endpoints->has_kind(activation::Kind::doh2))
+            return;
+        KR_LOG(notice, "system", "no listener configured, listening on 127.0.0.1@53 and ::1@53");
+        endpoints->listen("127.0.0.1", 53, activation::Kind::dns, false);
+        try {
+            endpoints->listen("::1", 53, activation::Kind::dns, false);
+        } catch (const std::exception& e) {
+            KR_LOG(warning, "system", "%s (IPv6 unavailable?)", e.what());
+        }
+    }
+
+    void control_socket()
+    {
+        if (endpoints->has_kind(activation::Kind::control)) return;
+        if (mkdir("control", 0750) != 0 && errno != EEXIST)
+            throw StartError(std::string("cannot create control/ in the rundir: ") +
+                             std::strerror(errno));
+        std::string path = "control/" + id.name;
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd)) && std::strlen(cwd) + path.size() + 2 < 104)
+            path = std::string(cwd) + "/" + path;
+        endpoints->listen_control(path);
+    }
+
+    void begin_stop()
+    {
+        if (stopping) {
+            KR_LOG(notice, "system", "second signal, exiting now");
+            std::_Exit(0);
+        }
+        stopping = true;
+        notifier.stopping();
+        KR_LOG(info, "system", "stopping: finishing open connections");
+        endpoints->stop();
+        if (repl) repl.reset();
+        auto cb = [](evutil_socket_t, short, void* arg) {
+            auto* d = static_cast<Daemon*>(arg);
+            event_base_loopexit(d->base.get(), nullptr);
+        };
+        // Plain-DNS TCP answers are written synchronously, so what is left is
+        // output in socket buffers; a short bounded wait lets it drain.
+        drain.reset(evtimer_new(base.get(), cb, this));
+        timeval tv{0, serve.connections.empty() ? 0 : 200 * 1000};
+        event_add(drain.get(), &tv);
+    }
+
+    void install_events()
+    {
+        auto on_signal = [](evutil_socket_t, short, void* arg) {
+            static_cast<Daemon*>(arg)->begin_stop();
+        };
+        sigterm.reset(evsignal_new(base.get(), SIGTERM, on_signal, this));
+        sigint.reset(evsignal_new(base.get(), SIGINT, on_signal, this));
+        event_add(sigterm.get(), nullptr);
+        event_add(sigint.get(), nullptr);
+        if (auto iv = notifier.watchdog_interval()) {
+            auto on_watchdog = [](evutil_socket_t, short, void* arg) {
+                static_cast<Daemon*>(arg)->notifier.watchdog();
+            };
+            watchdog.reset(event_new(base.get(), -1, EV_PERSIST, on_watchdog, this));
+            timeval tv{static_cast<time_t>(iv->count() / 1000000),
+                       static_cast<suseconds_t>(iv->count() % 1000000)};
+            event_add(watchdog.get(), &tv);
+        }
+    }
+
+    int start()
+    {
+        base.reset(event_base_new());
+        if (!base) throw StartError("cannot create the event loop");
+        serve.base = base.get();
+        serve.stats = &net_stats;
+        worker = std::make_unique<Worker>(mods);
+        serve.queries = worker.get();
+        endpoints = std::make_unique<net::Endpoints>(serve);
+
+        collect_sockets();
+        listen_flags();
+
+        lua::Host host;
+        host.instance = id.name;
+        host.base = base.get();
+        host.endpoints = endpoints.get();
+        host.serve = &serve;
+        host.modules = &mods;
+        host.net_stats = &net_stats;
+        host.queries = &worker->stats().queries;
+        host.dropped = &worker->stats().dropped;
+        engine = std::make_unique<lua::Engine>(host, find_luadir());
+        control = std::make_unique<lua::ControlEval>(*engine);
+        serve.control = control.get();
+
+        run_configs();
+        default_listeners();
+        control_socket();
+        worker->set_edns_size(engine->settings().edns_bufsize);
+
+        install_events();
+        endpoints->start();
+        if (!opts.noninteractive && isatty(STDIN_FILENO))
+            repl = std::make_unique<Repl>(base.get(), *engine, opts.quiet, [this] { begin_stop(); });
+
+        size_t n = endpoints->list().size();
+        std::string status = "serving " + std::to_string(n) + " sockets as instance " + id.name;
+        KR_LOG(notice, "system", "%s", status.c_str());
+        notifier.ready(status);
+
+        event_base_dispatch(base.get());
+        KR_LOG(info, "system", "stopped");
+        return 0;
+    }
+};
+
+} // namespace
+
+int run(const std::vector<std::string>& argv)
+{
+    std::signal(SIGPIPE, SIG_IGN);
+    CliResult cli = parse_cli(argv);
+    if (!cli.ok()) {
+        std::fprintf(stderr, "kresd: %s\n", cli.error.c_str());
+        return 2;
+    }
+    Daemon d;
+    d.opts = cli.options;
+    if (d.opts.show_help) {
+        std::fputs(usage_text().c_str(), stdout);
+        return 0;
+    }
+    if (d.opts.show_version) {
+        std::printf("kresd (portable), version %s\n", KRESD_VERSION);
+        return 0;
+    }
+    if (d.opts.verbosity > 0) util::set_log_level(util::Level::debug);
+    else if (d.opts.quiet) util::set_log_level(util::Level::warning);
+
+    try {
+        d.id = resolve_identity(d.opts.instance, env("SYSTEMD_INSTANCE"), getpid());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "kresd: %s\n", e.what());
+        return 2;
+    }
+    if (d.opts.instance) setenv("SYSTEMD_INSTANCE", d.id.name.c_str(), 1);
+    if (d.opts.rundir && chdir(d.opts.rundir->c_str()) != 0) {
+        std::fprintf(stderr, "kresd: cannot use rundir %s: %s\n", d.opts.rundir->c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
+
+    try {
+        d.notifier = Notifier::from_env(getpid(), env, d.opts.notify_fd);
+        return d.start();
+    } catch (const lua::ConfigError& e) {
+        std::fprintf(stderr, "kresd: config error: %s\n", e.what());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "kresd: %s\n", e.what());
+    }
+    d.notifier.status("failed to start");
+    return 1;
+}
+
+} // namespace kresd::app

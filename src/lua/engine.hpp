@@ -1,0 +1,104 @@
+// The Lua side of kresd: one LuaJIT state per process.
+//
+// Call order: construct (opens libraries, loads <luadir>/prelude.lua and the
+// C bindings), run_config() for each config file, then eval() for control
+// lines while the event loop runs. run_config() throws ConfigError with
+// "FILE:LINE: message"; eval() never throws, it returns the error text.
+//
+// Config chunks and control lines run in the sandbox the prelude builds, so
+// Knot Resolver 5 forms such as `net = {'127.0.0.1'}` and
+// `modules = {'nsid'}` work. Reading an undefined global gives nil.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "net/endpoints.hpp"
+#include "net/handler.hpp"
+#include "modules/module.hpp"
+
+struct lua_State;
+
+namespace kresd::lua {
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// What the config sets and the daemon reads: the typed model behind the
+// imperative Lua functions.
+struct Settings {
+    bool ipv4 = true, ipv6 = true;          // net.ipv4 / net.ipv6 (upstream families)
+    std::string outgoing_v4, outgoing_v6;   // net.outgoing_v4/v6(): upstream source address
+    uint16_t edns_bufsize = 1232;           // net.bufsize()
+    std::map<std::string, bool> options;    // option(NAME, bool)
+};
+
+// What the bindings act on, owned by the daemon.
+struct Host {
+    std::string instance;        // worker.id
+    event_base* base = nullptr;  // timers of event.after/recurrent
+    net::Endpoints* endpoints = nullptr;
+    net::ServeContext* serve = nullptr;
+    modules::Registry* modules = nullptr;
+    const net::NetStats* net_stats = nullptr;
+    const uint64_t* queries = nullptr;  // worker counters
+    const uint64_t* dropped = nullptr;
+};
+
+class Engine {
+public:
+    Engine(Host host, const std::string& luadir);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    void run_config(const std::string& path);
+    std::string eval(std::string_view line);
+
+    Settings& settings() { return settings_; }
+    Host& host() { return host_; }
+    lua_State* state() { return L_; }
+
+    // Timers (event.after/recurrent), kept here so they die with the state.
+    struct Timer;
+    int add_timer(int fn_ref, double ms, bool recurrent);
+    bool cancel_timer(int id);
+    void fire_timer(int id);
+
+private:
+    lua_State* L_ = nullptr;
+    Host host_;
+    Settings settings_;
+    std::map<int, std::unique_ptr<Timer>> timers_;
+    int next_timer_ = 1;
+};
+
+// Recovers the Engine from the Lua registry (set by the constructor).
+Engine& engine_of(lua_State* L);
+
+// One binding file per Lua table.
+void bind_net(lua_State* L);
+void bind_worker(lua_State* L);   // worker, event
+void bind_modules(lua_State* L);  // modules
+void bind_misc(lua_State* L);     // option, verbose, log_level, user, todname
+
+// Shared helpers for bindings.
+std::string check_string(lua_State* L, int idx, const char* fn);
+
+} // namespace kresd::lua
+
+// An adapter so the control socket evaluates through the engine.
+namespace kresd::lua {
+class ControlEval final : public net::ControlHandler {
+public:
+    explicit ControlEval(Engine& e) : e_(e) {}
+    std::string eval(std::string_view line) override { return e_.eval(line); }
+
+private:
+    Engine& e_;
+};
+} // namespace kresd::lua

@@ -1,0 +1,90 @@
+#include <algorithm>
+#include <stdexcept>
+
+#include "modules/module.hpp"
+
+namespace kresd::modules {
+
+namespace {
+
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+}
+
+} // namespace
+
+Module& Registry::load(std::string_view spec, lua_State* L)
+{
+    std::string_view name = spec, anchor;
+    char where = 0;
+    if (auto p = spec.find_first_of("<>"); p != std::string_view::npos) {
+        where = spec[p];
+        name = trim(spec.substr(0, p));
+        anchor = trim(spec.substr(p + 1));
+        if (anchor.empty())
+            throw std::runtime_error("modules.load('" + std::string(spec) +
+                                     "'): no module named after '" + where + "'");
+    }
+    name = trim(name);
+    if (Module* m = find(name)) return *m;
+    auto mod = create(name);
+    if (!mod) {
+        std::string known;
+        for (const auto& n : builtin_names()) known += (known.empty() ? "" : ", ") + n;
+        throw std::runtime_error("modules.load('" + std::string(name) +
+                                 "'): no such module (built in: " + known + ")");
+    }
+    auto pos = loaded_.end();
+    if (where) {
+        auto it = std::find_if(loaded_.begin(), loaded_.end(),
+                               [&](const auto& m) { return anchor == m->name(); });
+        if (it == loaded_.end())
+            throw std::runtime_error("modules.load('" + std::string(spec) + "'): module '" +
+                                     std::string(anchor) + "' is not loaded");
+        pos = where == '>' ? it + 1 : it;
+    }
+    mod->bind_lua(L);
+    return **loaded_.insert(pos, std::move(mod));
+}
+
+bool Registry::unload(std::string_view name)
+{
+    auto it = std::find_if(loaded_.begin(), loaded_.end(),
+                           [&](const auto& m) { return name == m->name(); });
+    if (it == loaded_.end()) return false;
+    retired_.push_back(std::move(*it));
+    loaded_.erase(it);
+    return true;
+}
+
+std::vector<std::string> Registry::list() const
+{
+    std::vector<std::string> out;
+    for (const auto& m : loaded_) out.emplace_back(m->name());
+    return out;
+}
+
+Module* Registry::find(std::string_view name) const
+{
+    for (const auto& m : loaded_)
+        if (name == m->name()) return m.get();
+    return nullptr;
+}
+
+size_t Registry::option_reserve(const dns::Query& q) const
+{
+    size_t n = 0;
+    for (const auto& m : loaded_) n += m->option_reserve(q);
+    return n;
+}
+
+void Registry::on_answer(const dns::Query& q, bool query_ok, uint16_t rcode,
+                         dns::ResponseBuilder& out) const
+{
+    for (const auto& m : loaded_) m->on_answer(q, query_ok, rcode, out);
+}
+
+} // namespace kresd::modules

@@ -1,0 +1,74 @@
+// The endpoint registry behind net.listen(), net.list() and net.close().
+//
+// An endpoint is one listening socket: bound here (SO_REUSEPORT, so several
+// instances share an address) or inherited from a service manager (never
+// bound again: a later net.listen() of the same address and protocol is a
+// no-op). Binding errors are thrown as std::runtime_error with a one-line
+// message, so a config that cannot listen stops the start.
+//
+// Sockets are attached to the event loop by start(); endpoints added after
+// start() (from the control socket) serve at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "activation/activation.hpp"
+#include "net/address.hpp"
+#include "net/listeners.hpp"
+
+namespace kresd::net {
+
+struct EndpointInfo {
+    activation::Kind kind = activation::Kind::dns;
+    std::string family;   // "inet4", "inet6", "unix"
+    std::string protocol; // "udp", "tcp", "stream" (unix)
+    std::string ip;       // empty for unix
+    uint16_t port = 0;
+    std::string path;     // unix sockets
+    bool freebind = false;
+    bool inherited = false;
+};
+
+uint16_t default_port(activation::Kind kind);
+
+class Endpoints {
+public:
+    explicit Endpoints(ServeContext& ctx);
+    ~Endpoints();
+    Endpoints(const Endpoints&) = delete;
+    Endpoints& operator=(const Endpoints&) = delete;
+
+    // dns: UDP and TCP; tls, doh2: TCP. port 0 means the kind's default.
+    void listen(const std::string& ip, uint16_t port, activation::Kind kind, bool freebind);
+    void adopt(const activation::Inherited& s);
+    // Binds a unix stream socket for the control prompt. A live socket at
+    // `path` (another process answers on it) is an error; a stale one is
+    // replaced. The file is removed again when the endpoint closes.
+    void listen_control(const std::string& path);
+
+    // Closes the sockets on ip (and port, when not 0). Returns how many.
+    size_t close(const std::string& ip, uint16_t port);
+
+    std::vector<EndpointInfo> list() const;
+    bool has_kind(activation::Kind kind) const;
+
+    void start();
+    void stop();
+
+private:
+    struct Entry {
+        EndpointInfo info;
+        SockAddr addr;
+        std::unique_ptr<Listener> listener;
+    };
+    void add(EndpointInfo info, SockAddr addr, Fd fd, int socktype);
+    bool present(const SockAddr& addr, int socktype) const;
+
+    ServeContext& ctx_;
+    std::vector<Entry> entries_;
+    bool started_ = false;
+};
+
+} // namespace kresd::net

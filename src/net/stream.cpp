@@ -1,0 +1,281 @@
+// Stream listeners: TCP DNS (RFC 7766), the control socket, and the
+// placeholder for kinds whose protocol is not served yet.
+//
+// Connections are bufferevents. Every open connection sits in one list
+// ordered by last activity, so when the connection limit is reached the
+// connection idle the longest is closed to make room (RFC 7766 6.2.3 lets a
+// server close idle connections to protect itself).
+#include <arpa/inet.h>
+#include <cstring>
+#include <event2/buffer.h>
+#include <event2/listener.h>
+#include <list>
+#include <vector>
+
+#include "net/address.hpp"
+#include "net/listeners.hpp"
+#include "util/log.hpp"
+
+namespace kresd::net {
+
+namespace {
+
+struct ListenerFree {
+    void operator()(evconnlistener* l) const { evconnlistener_free(l); }
+};
+using ListenerPtr = std::unique_ptr<evconnlistener, ListenerFree>;
+
+constexpr size_t kMaxPendingOutput = 256 * 1024; // stop reading while a client does not read
+constexpr size_t kMaxControlLine = 1024 * 1024;
+
+} // namespace
+
+class Connection {
+public:
+    // `tracked` connections count against the TCP connection limit.
+    Connection(ServeContext& ctx, evutil_socket_t fd, const sockaddr* peer, int peerlen,
+               bool tracked)
+        : ctx_(ctx), peer_(from_sockaddr(peer, static_cast<socklen_t>(peerlen))), tracked_(tracked)
+    {
+        bev_.reset(bufferevent_socket_new(ctx.base, fd, BEV_OPT_CLOSE_ON_FREE));
+        if (tracked_)
+            pos_ = ctx_.connections.insert(ctx_.connections.end(), this);
+        else
+            ++ctx_.control_connections;
+    }
+    virtual ~Connection()
+    {
+        if (tracked_)
+            ctx_.connections.erase(pos_);
+        else
+            --ctx_.control_connections;
+    }
+
+    bool ok() const { return bev_ != nullptr; }
+
+    void begin(int idle_ms)
+    {
+        timeval tv{idle_ms / 1000, (idle_ms % 1000) * 1000};
+        bufferevent_set_timeouts(bev_.get(), &tv, &tv);
+        bufferevent_setcb(bev_.get(), &Connection::on_read, &Connection::on_write,
+                          &Connection::on_event, this);
+        bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+        on_open();
+    }
+
+    void close() { delete this; }
+
+protected:
+    virtual void on_open() {}
+    virtual void on_input(evbuffer* in) = 0;
+
+    void touch()
+    {
+        if (tracked_) ctx_.connections.splice(ctx_.connections.end(), ctx_.connections, pos_);
+    }
+    evbuffer* output() { return bufferevent_get_output(bev_.get()); }
+    bool output_full() { return evbuffer_get_length(output()) > kMaxPendingOutput; }
+    void close_after_flush()
+    {
+        closing_ = true;
+        bufferevent_disable(bev_.get(), EV_READ);
+        if (evbuffer_get_length(output()) == 0) close();
+    }
+
+    ServeContext& ctx_;
+    SockAddr peer_;
+    BufferEventPtr bev_;
+    bool closing_ = false;
+
+private:
+    static void on_read(bufferevent* bev, void* arg)
+    {
+        auto* self = static_cast<Connection*>(arg);
+        self->touch();
+        self->on_input(bufferevent_get_input(bev));
+        // on_input may have closed us: it then returns right after close()
+    }
+    static void on_write(bufferevent* bev, void* arg)
+    {
+        auto* self = static_cast<Connection*>(arg);
+        if (self->closing_) {
+            self->close();
+            return;
+        }
+        // Output drained: resume reading and process what was held back.
+        bufferevent_enable(bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+            self->on_input(bufferevent_get_input(bev));
+    }
+    static void on_event(bufferevent*, short what, void* arg)
+    {
+        auto* self = static_cast<Connection*>(arg);
+        if (what & BEV_EVENT_TIMEOUT)
+            KR_LOG(debug, "io", "closing idle connection from %s", self->peer_.to_string().c_str());
+        else if (what & BEV_EVENT_ERROR)
+            KR_LOG(debug, "io", "connection from %s failed: %s", self->peer_.to_string().c_str(),
+                   std::strerror(EVUTIL_SOCKET_ERROR()));
+        self->close();
+    }
+
+    bool tracked_;
+    std::list<Connection*>::iterator pos_;
+};
+
+namespace {
+
+// RFC 1035 4.2.2 / RFC 7766: two-byte length, then the message. Queries are
+// answered as they are read, so pipelined queries are all answered; answers
+// leave in completion order, which lets the future asynchronous resolver
+// answer out of order.
+class DnsConnection final : public Connection {
+public:
+    DnsConnection(ServeContext& ctx, evutil_socket_t fd, const sockaddr* peer, int len)
+        : Connection(ctx, fd, peer, len, true)
+    {
+    }
+
+private:
+    void on_input(evbuffer* in) override
+    {
+        while (!closing_) {
+            if (output_full()) {
+                bufferevent_disable(bev_.get(), EV_READ); // resumes in on_write
+                return;
+            }
+            size_t have = evbuffer_get_length(in);
+            if (have < 2) return;
+            uint8_t lenbuf[2];
+            evbuffer_copyout(in, lenbuf, 2);
+            size_t len = (size_t(lenbuf[0]) << 8) | lenbuf[1];
+            if (len == 0) { // cannot be a DNS message: the stream is not DNS
+                ++ctx_.stats->err_tcp;
+                close();
+                return;
+            }
+            if (have < 2 + len) return;
+            evbuffer_drain(in, 2);
+            query_.resize(len);
+            evbuffer_remove(in, query_.data(), len);
+            ++ctx_.stats->tcp;
+            ++(peer_.family() == AF_INET6 ? ctx_.stats->ipv6 : ctx_.stats->ipv4);
+            ClientInfo client{peer_.sa(), nullptr, Transport::tcp};
+            answer_.resize(2 + 65535);
+            size_t n = ctx_.queries->answer(query_, client, {answer_.data() + 2, 65535});
+            if (n == 0) continue;
+            answer_[0] = static_cast<uint8_t>(n >> 8);
+            answer_[1] = static_cast<uint8_t>(n);
+            evbuffer_add(output(), answer_.data(), n + 2);
+        }
+    }
+
+    std::vector<uint8_t> query_, answer_;
+};
+
+// A line-based Lua prompt, like kresd's control socket: "> " is the prompt,
+// each line is evaluated and its result printed before the next prompt.
+class ControlConnection final : public Connection {
+public:
+    ControlConnection(ServeContext& ctx, evutil_socket_t fd, const sockaddr* peer, int len)
+        : Connection(ctx, fd, peer, len, false)
+    {
+    }
+
+private:
+    void on_open() override { evbuffer_add(output(), "> ", 2); }
+
+    void on_input(evbuffer* in) override
+    {
+        while (!closing_) {
+            size_t n = 0;
+            char* line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+            if (!line) {
+                if (evbuffer_get_length(in) > kMaxControlLine) {
+                    KR_LOG(warning, "contrl", "control command longer than %zu bytes, closing",
+                           kMaxControlLine);
+                    close();
+                }
+                return;
+            }
+            std::string cmd(line, n);
+            std::free(line);
+            std::string result = ctx_.control->eval(cmd);
+            result += "\n> ";
+            evbuffer_add(output(), result.data(), result.size());
+        }
+    }
+};
+
+enum class StreamKind { dns, control, refuse };
+
+class StreamListener final : public Listener {
+public:
+    StreamListener(Fd fd, ServeContext& ctx, StreamKind kind, std::string what)
+        : fd_(std::move(fd)), ctx_(ctx), kind_(kind), what_(std::move(what))
+    {
+        evutil_make_socket_nonblocking(fd_.get());
+        // backlog 0: the socket is already listening (we bound it, or it was inherited)
+        listener_.reset(evconnlistener_new(ctx.base, &StreamListener::on_accept, this,
+                                           LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 0,
+                                           fd_.get()));
+    }
+
+    void start() override { evconnlistener_enable(listener_.get()); }
+    void stop() override { evconnlistener_disable(listener_.get()); }
+    int fd() const override { return fd_.get(); }
+
+private:
+    static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* peer, int len, void* arg)
+    {
+        auto* self = static_cast<StreamListener*>(arg);
+        if (self->kind_ == StreamKind::refuse) {
+            KR_LOG(notice, "io", "%s is not served by this version yet: closing connection from %s",
+                   self->what_.c_str(), from_sockaddr(peer, len).to_string().c_str());
+            evutil_closesocket(fd);
+            return;
+        }
+        if (self->kind_ == StreamKind::dns) {
+            ++self->ctx_.stats->tcp_conns;
+            auto& conns = self->ctx_.connections;
+            if (conns.size() >= self->ctx_.tcp_max_connections && !conns.empty())
+                conns.front()->close(); // the one idle the longest
+        }
+        Connection* c = nullptr;
+        if (self->kind_ == StreamKind::dns)
+            c = new DnsConnection(self->ctx_, fd, peer, len);
+        else
+            c = new ControlConnection(self->ctx_, fd, peer, len);
+        if (!c->ok()) {
+            c->close();
+            return;
+        }
+        // The control prompt waits for a person: no idle timeout worth having there.
+        c->begin(self->kind_ == StreamKind::dns ? self->ctx_.tcp_idle_timeout_ms : 3600 * 1000);
+    }
+
+    Fd fd_;
+    ServeContext& ctx_;
+    StreamKind kind_;
+    std::string what_;
+    ListenerPtr listener_;
+};
+
+} // namespace
+
+std::unique_ptr<Listener> make_tcp_listener(Fd fd, ServeContext& ctx)
+{
+    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::dns, "DNS over TCP");
+}
+
+std::unique_ptr<Listener> make_refusing_listener(Fd fd, ServeContext& ctx, std::string what)
+{
+    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::refuse,
+                                            std::move(what));
+}
+
+std::unique_ptr<Listener> make_control_listener(Fd fd, ServeContext& ctx)
+{
+    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::control, "control");
+}
+
+} // namespace kresd::net

@@ -1,0 +1,189 @@
+// UDP DNS listener.
+//
+// One readable event drains the socket in batches: recvmmsg() fills up to
+// kBatch datagrams, each is answered into its own buffer, and sendmmsg()
+// sends all answers of the batch in one call. Where the socket is bound to
+// a wildcard address, IP_PKTINFO / IPV6_RECVPKTINFO tell which local address
+// a query came to, and the answer is sent from that address (clients drop
+// answers from another source).
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <vector>
+
+#include "net/address.hpp"
+#include "net/compat.hpp"
+#include "net/listeners.hpp"
+#include "util/log.hpp"
+
+namespace kresd::net {
+
+namespace {
+
+constexpr size_t kBatch = 64;
+constexpr size_t kRecvSize = 4096;   // larger queries are not DNS we serve over UDP
+constexpr size_t kAnswerSize = 65535; // bounded by udp_max_answer and the client's EDNS
+constexpr size_t kCmsgSize = 128;
+constexpr int kMaxBatchesPerWakeup = 16; // then yield to other events
+
+class UdpListener final : public Listener {
+public:
+    UdpListener(Fd fd, ServeContext& ctx) : fd_(std::move(fd)), ctx_(ctx)
+    {
+        auto local = local_address(fd_.get());
+        wildcard_ = local && local->is_wildcard();
+        family_ = local ? local->family() : AF_INET;
+        if (wildcard_) {
+            int on = 1;
+            if (family_ == AF_INET)
+                setsockopt(fd_.get(), IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+            else
+                setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+        }
+        answer_size_ = std::min(kAnswerSize, std::max<size_t>(ctx_.udp_max_answer, 512));
+        rx_.resize(kBatch * kRecvSize);
+        tx_.resize(kBatch * answer_size_);
+        ev_.reset(event_new(ctx_.base, fd_.get(), EV_READ | EV_PERSIST, &UdpListener::on_read, this));
+    }
+
+    void start() override { event_add(ev_.get(), nullptr); }
+    void stop() override { event_del(ev_.get()); }
+    int fd() const override { return fd_.get(); }
+
+private:
+    static void on_read(evutil_socket_t, short, void* arg)
+    {
+        auto* self = static_cast<UdpListener*>(arg);
+        for (int i = 0; i < kMaxBatchesPerWakeup; ++i)
+            if (self->batch() < kBatch) break;
+    }
+
+    // Receives and answers one batch; returns how many datagrams came in.
+    size_t batch()
+    {
+        std::array<mmsghdr, kBatch> in{};
+        std::array<iovec, kBatch> in_iov{};
+        std::array<sockaddr_storage, kBatch> peers{};
+        for (size_t i = 0; i < kBatch; ++i) {
+            in_iov[i] = {rx_.data() + i * kRecvSize, kRecvSize};
+            in[i].msg_hdr.msg_name = &peers[i];
+            in[i].msg_hdr.msg_namelen = sizeof(peers[i]);
+            in[i].msg_hdr.msg_iov = &in_iov[i];
+            in[i].msg_hdr.msg_iovlen = 1;
+            if (wildcard_) {
+                in[i].msg_hdr.msg_control = cmsg_in_[i].data();
+                in[i].msg_hdr.msg_controllen = kCmsgSize;
+            }
+        }
+        int got = recvmmsg(fd_.get(), in.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (got <= 0) {
+            if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                ++ctx_.stats->err_udp;
+                KR_LOG(debug, "io", "UDP receive failed: %s", std::strerror(errno));
+            }
+            return 0;
+        }
+
+        std::array<mmsghdr, kBatch> out{};
+        std::array<iovec, kBatch> out_iov{};
+        size_t n_out = 0;
+        for (int i = 0; i < got; ++i) {
+            auto& h = in[i].msg_hdr;
+            if (h.msg_flags & MSG_TRUNC) { // longer than any query we accept
+                ++ctx_.stats->err_udp;
+                continue;
+            }
+            const auto* peer = reinterpret_cast<const sockaddr*>(&peers[i]);
+            ++ctx_.stats->udp;
+            ++(peer->sa_family == AF_INET6 ? ctx_.stats->ipv6 : ctx_.stats->ipv4);
+            ClientInfo client{peer, nullptr, Transport::udp};
+            std::span<const uint8_t> query(rx_.data() + i * kRecvSize, in[i].msg_len);
+            std::span<uint8_t> answer(tx_.data() + n_out * answer_size_, answer_size_);
+            size_t len = ctx_.queries->answer(query, client, answer);
+            if (len == 0) continue;
+
+            auto& o = out[n_out].msg_hdr;
+            out_iov[n_out] = {answer.data(), len};
+            o.msg_name = &peers[i];
+            o.msg_namelen = h.msg_namelen;
+            o.msg_iov = &out_iov[n_out];
+            o.msg_iovlen = 1;
+            if (wildcard_) set_source(h, o, cmsg_out_[n_out]);
+            ++n_out;
+        }
+        send_all(out.data(), n_out);
+        return static_cast<size_t>(got);
+    }
+
+    // Copies the destination address of the query into the answer's source.
+    void set_source(const msghdr& in, msghdr& out, std::array<uint8_t, kCmsgSize>& buf)
+    {
+        for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&in)); c;
+             c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                in_pktinfo info;
+                std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+                info.ipi_spec_dst = info.ipi_addr;
+                info.ipi_ifindex = 0;
+                put_cmsg(out, buf, IPPROTO_IP, IP_PKTINFO, &info, sizeof(info));
+                return;
+            }
+            if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                in6_pktinfo info;
+                std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+                put_cmsg(out, buf, IPPROTO_IPV6, IPV6_PKTINFO, &info, sizeof(info));
+                return;
+            }
+        }
+    }
+
+    static void put_cmsg(msghdr& out, std::array<uint8_t, kCmsgSize>& buf, int level, int type,
+                         const void* data, size_t len)
+    {
+        std::memset(buf.data(), 0, buf.size());
+        out.msg_control = buf.data();
+        out.msg_controllen = CMSG_SPACE(len);
+        cmsghdr* c = CMSG_FIRSTHDR(&out);
+        c->cmsg_level = level;
+        c->cmsg_type = type;
+        c->cmsg_len = CMSG_LEN(len);
+        std::memcpy(CMSG_DATA(c), data, len);
+    }
+
+    void send_all(mmsghdr* msgs, size_t n)
+    {
+        size_t done = 0;
+        while (done < n) {
+            int sent = sendmmsg(fd_.get(), msgs + done, n - done, MSG_DONTWAIT);
+            if (sent < 0) {
+                if (errno == EINTR) continue;
+                // The failed message is dropped (the client will retry); go on with the rest.
+                ++ctx_.stats->err_udp;
+                KR_LOG(debug, "io", "UDP send failed: %s", std::strerror(errno));
+                ++done;
+                continue;
+            }
+            done += static_cast<size_t>(sent);
+        }
+    }
+
+    Fd fd_;
+    ServeContext& ctx_;
+    EventPtr ev_;
+    bool wildcard_ = false;
+    int family_ = AF_INET;
+    size_t answer_size_ = 0;
+    std::vector<uint8_t> rx_, tx_;
+    std::array<std::array<uint8_t, kCmsgSize>, kBatch> cmsg_in_{}, cmsg_out_{};
+};
+
+} // namespace
+
+std::unique_ptr<Listener> make_udp_listener(Fd fd, ServeContext& ctx)
+{
+    return std::make_unique<UdpListener>(std::move(fd), ctx);
+}
+
+} // namespace kresd::net

@@ -1,0 +1,136 @@
+#include "policy/special_names.hpp"
+
+#include <array>
+#include <vector>
+
+namespace kresd::policy {
+
+namespace {
+
+using dns::Name;
+
+Name text_name(const char* text)
+{
+    Name n;
+    dns::name_from_text(text, n);
+    return n;
+}
+
+
+const Name& localhost()
+{
+    static const Name n = text_name("localhost.");
+    return n;
+}
+const Name& rev4_zone()
+{
+    static const Name n = text_name("127.in-addr.arpa.");
+    return n;
+}
+const Name& rev4_one()
+{
+    static const Name n = text_name("1.0.0.127.in-addr.arpa.");
+    return n;
+}
+const Name& rev6_one()
+{
+    static const Name n = text_name(
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.");
+    return n;
+}
+
+bool same(std::span<const uint8_t> a, const Name& b)
+{
+    return dns::name_in_zone(a, b.view()) && dns::name_labels(a) == dns::name_labels(b.view());
+}
+
+constexpr uint32_t kTtl = 900;
+constexpr uint32_t kSoaTtl = 10800;
+
+// SOA rdata: localhost. nobody.invalid. 1 3600 1200 604800 10800
+std::vector<uint8_t> soa_rdata()
+{
+    std::vector<uint8_t> r;
+    auto put_name = [&](const char* t) {
+        Name n = text_name(t);
+        r.insert(r.end(), n.wire.begin(), n.wire.begin() + n.len);
+    };
+    auto put32 = [&](uint32_t v) {
+        for (int s = 24; s >= 0; s -= 8) r.push_back(static_cast<uint8_t>(v >> s));
+    };
+    put_name("localhost.");
+    put_name("nobody.invalid.");
+    put32(1);
+    put32(3600);
+    put32(1200);
+    put32(604800);
+    put32(10800);
+    return r;
+}
+
+void add_soa(dns::ResponseBuilder& out, dns::Section s, const Name& zone)
+{
+    static const std::vector<uint8_t> rdata = soa_rdata();
+    if (!out.add_rr(s, zone.view(), dns::type::SOA, dns::klass::IN, kSoaTtl, rdata))
+        out.set_tc(true);
+}
+
+void add(dns::ResponseBuilder& out, std::span<const uint8_t> owner, uint16_t type,
+         std::span<const uint8_t> rdata)
+{
+    if (!out.add_rr(dns::Section::answer, owner, type, dns::klass::IN, kTtl, rdata))
+        out.set_tc(true);
+}
+
+} // namespace
+
+bool answer_special(const dns::Query& q, dns::ResponseBuilder& out)
+{
+    if (q.qclass != dns::klass::IN) return false;
+    auto name = q.qname_lower.view();
+    const uint16_t t = q.qtype;
+    static constexpr std::array<uint8_t, 4> v4{127, 0, 0, 1};
+    static constexpr std::array<uint8_t, 16> v6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const Name& lh = localhost();
+
+    if (dns::name_in_zone(name, lh.view())) {
+        out.set_aa(true);
+        bool apex = same(name, lh);
+        if (t == dns::type::A || t == dns::type::ANY) add(out, name, dns::type::A, v4);
+        if (t == dns::type::AAAA || t == dns::type::ANY) add(out, name, dns::type::AAAA, v6);
+        if (apex && t == dns::type::SOA) add_soa(out, dns::Section::answer, lh);
+        if (t != dns::type::A && t != dns::type::AAAA && t != dns::type::ANY &&
+            !(apex && t == dns::type::SOA))
+            add_soa(out, dns::Section::authority, lh); // NODATA
+        return true;
+    }
+    if (dns::name_in_zone(name, rev4_zone().view())) {
+        out.set_aa(true);
+        if (same(name, rev4_one())) {
+            if (t == dns::type::PTR || t == dns::type::ANY)
+                add(out, name, dns::type::PTR, lh.view());
+            else
+                add_soa(out, dns::Section::authority, rev4_zone());
+        } else if (same(name, rev4_zone())) {
+            if (t == dns::type::SOA)
+                add_soa(out, dns::Section::answer, rev4_zone());
+            else
+                add_soa(out, dns::Section::authority, rev4_zone());
+        } else {
+            out.set_rcode(dns::rcode::NXDOMAIN);
+            add_soa(out, dns::Section::authority, rev4_zone());
+        }
+        return true;
+    }
+    if (same(name, rev6_one())) {
+        out.set_aa(true);
+        if (t == dns::type::PTR || t == dns::type::ANY)
+            add(out, name, dns::type::PTR, lh.view());
+        else
+            add_soa(out, dns::Section::authority, rev6_one());
+        return true;
+    }
+    return false;
+}
+
+} // namespace kresd::policy
