@@ -78,10 +78,7 @@ struct Daemon {
         };
         take(activation::from_listen_fds(getpid(), env, true));
         take(activation::from_launchd());
-        for (const auto& [fd, kind] : opts.fds) {
-            std::string spec = std::to_string(fd) + ":" + activation::kind_name(kind);
-            endpoints->adopt(activation::from_fd_spec(spec));
-        }
+        for (const auto& [fd, kind] : opts.fds) endpoints->adopt(activation::from_fd(fd, kind));
         int control = 0;
         for (const auto& ep : endpoints->list()) control += ep.kind == activation::Kind::control;
         if (control > 1) throw StartError("more than one control socket was handed over");
@@ -260,6 +257,9 @@ int run(const std::vector<std::string>& argv)
 
     try {
         d.notifier = Notifier::from_env(getpid(), env, d.opts.notify_fd);
+        for (const auto& w : d.notifier.warnings()) KR_LOG(warning, "system", "%s", w.c_str());
+        // Our own copy is kept; programs the config may start must not notify for us.
+        unsetenv("NOTIFY_SOCKET");
         return d.start();
     } catch (const lua::ConfigError& e) {
         std::fprintf(stderr, "kresd: config error: %s\n", e.what());

@@ -28,28 +28,21 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
 
     dns::ResponseBuilder b(out, limit);
     const bool ok = st == dns::ParseStatus::ok;
-    uint16_t rcode = dns::rcode::NOERROR;
     bool begun = false;
     switch (st) {
     case dns::ParseStatus::ok:
         begun = b.begin(q, dns::rcode::NOERROR, mods_.option_reserve(q));
-        if (!begun) break;
-        if (!policy::answer_special(q, b)) {
-            rcode = dns::rcode::REFUSED; // no resolution yet: say so at once
-            b.set_rcode(rcode);
-        }
+        // No resolution yet: what is not a special name is refused at once.
+        if (begun && !policy::answer_special(q, b)) b.set_rcode(dns::rcode::REFUSED);
         break;
-    case dns::ParseStatus::badvers:
-        rcode = dns::rcode::BADVERS;
+    case dns::ParseStatus::badvers: // RFC 6891 6.1.3
         begun = b.begin(q, dns::rcode::NOERROR);
-        if (begun) b.set_rcode(rcode);
+        if (begun) b.set_rcode(dns::rcode::BADVERS);
         break;
     case dns::ParseStatus::notimp:
-        rcode = dns::rcode::NOTIMP;
         begun = b.begin_header_only(q, dns::rcode::NOTIMP);
         break;
     default:
-        rcode = dns::rcode::FORMERR;
         begun = b.begin_header_only(q, dns::rcode::FORMERR);
         break;
     }
@@ -57,7 +50,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
         ++stats_.dropped;
         return 0;
     }
-    mods_.on_answer(q, ok, rcode, b);
+    mods_.on_answer(q, ok, b.rcode(), b);
     return b.finish(edns_size_);
 }
 

@@ -154,6 +154,16 @@ public:
     size_t finish(uint16_t our_udp_size = kDefaultEdnsSize);
 
     size_t size() const { return pos_; }
+    // The RCODE set so far (with its extended bits); 0 before begin().
+    uint16_t rcode() const
+    {
+        return begun_ ? static_cast<uint16_t>((ext_rcode_ << 4) | (buf_[3] & 0x0F)) : 0;
+    }
+    // Records written to a section so far.
+    uint16_t count(Section s) const
+    {
+        return counts_[s == Section::answer ? 1 : s == Section::authority ? 2 : 3];
+    }
 
 private:
     void reset();

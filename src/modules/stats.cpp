@@ -14,7 +14,7 @@ class Stats final : public Module {
 public:
     Stats()
     {
-        for (const char* k : {"answer.total", "answer.noerror", "answer.nxdomain",
+        for (const char* k : {"answer.total", "answer.noerror", "answer.nodata", "answer.nxdomain",
                               "answer.servfail", "answer.refused", "answer.formerr",
                               "answer.notimp", "query.edns", "query.dnssec"})
             counters_[k] = 0;
@@ -22,11 +22,15 @@ public:
 
     const char* name() const override { return "stats"; }
 
-    void on_answer(const dns::Query& q, bool query_ok, uint16_t rcode, dns::ResponseBuilder&) override
+    void on_answer(const dns::Query& q, bool query_ok, uint16_t rcode,
+                   dns::ResponseBuilder& out) override
     {
         ++counters_["answer.total"];
         switch (rcode) {
-        case dns::rcode::NOERROR: ++counters_["answer.noerror"]; break;
+        case dns::rcode::NOERROR:
+            ++counters_["answer.noerror"];
+            if (query_ok && out.count(dns::Section::answer) == 0) ++counters_["answer.nodata"];
+            break;
         case dns::rcode::NXDOMAIN: ++counters_["answer.nxdomain"]; break;
         case dns::rcode::SERVFAIL: ++counters_["answer.servfail"]; break;
         case dns::rcode::REFUSED: ++counters_["answer.refused"]; break;

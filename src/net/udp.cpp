@@ -42,9 +42,7 @@ public:
             else
                 setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
         }
-        answer_size_ = std::min(kAnswerSize, std::max<size_t>(ctx_.udp_max_answer, 512));
         rx_.resize(kBatch * kRecvSize);
-        tx_.resize(kBatch * answer_size_);
         ev_.reset(event_new(ctx_.base, fd_.get(), EV_READ | EV_PERSIST, &UdpListener::on_read, this));
     }
 
@@ -63,6 +61,9 @@ private:
     // Receives and answers one batch; returns how many datagrams came in.
     size_t batch()
     {
+        // net.bufsize() may change while we run: size the answer buffers per batch.
+        answer_size_ = std::min(kAnswerSize, std::max<size_t>(ctx_.udp_max_answer, 512));
+        if (tx_.size() < kBatch * answer_size_) tx_.resize(kBatch * answer_size_);
         std::array<mmsghdr, kBatch> in{};
         std::array<iovec, kBatch> in_iov{};
         std::array<sockaddr_storage, kBatch> peers{};

@@ -5,3 +5,11 @@
 #else
 #include <catch2/catch.hpp>
 #endif
+
+#ifdef KRESD_CATCH3
+#include <string>
+namespace Catch {
+// v2's name for the substring matcher, so tests read the same on both.
+inline auto Contains(const std::string& s) { return Matchers::ContainsSubstring(s); }
+} // namespace Catch
+#endif

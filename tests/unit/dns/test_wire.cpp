@@ -309,6 +309,11 @@ TEST_CASE("parse_query: formerr on bad counts", "[dns][wire]")
         p.bytes({0xC0, 0x0C}).u16(type::A).u16(klass::IN).u32(1).u16(4).bytes({1, 2, 3, 4});
         require_formerr(p);
     }
+    SECTION("ANCOUNT 1 with nothing after the question") {
+        Packet p = plain_query();
+        p.set16(6, 1);
+        require_formerr(p);
+    }
     SECTION("NSCOUNT larger than the records present") {
         Packet p = plain_query();
         p.set16(8, 1);
@@ -476,6 +481,17 @@ TEST_CASE("parse_query: formerr on bad compression pointers", "[dns][wire]")
         const size_t second = first + 12;
         p.u16(static_cast<uint16_t>(0xC000 | second)).u16(type::A).u16(1).u32(0).u16(0);
         p.u16(static_cast<uint16_t>(0xC000 | first)).u16(type::A).u16(1).u32(0).u16(0);
+        require_formerr(p);
+    }
+    SECTION("pointer back into the name being read") {
+        // Owner: label "\0" at `here`, then a pointer to `here + 1` (which
+        // holds a 0, a root label). The target is before the pointer, but
+        // inside this very name: not a prior occurrence (RFC 1035 4.1.4).
+        Packet p = plain_query();
+        p.set16(8, 1);
+        const size_t here = p.b.size();
+        p.bytes({1, 0}).u16(static_cast<uint16_t>(0xC000 | (here + 1))).u16(type::A).u16(1)
+            .u32(0).u16(0);
         require_formerr(p);
     }
     SECTION("a pointer cut in half at the end") {

@@ -1,0 +1,145 @@
+// The Lua engine driven directly: config errors, the sandbox forms, the
+// prompt's formatting, module ordering. No sockets are bound here.
+#include "catch.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "lua/engine.hpp"
+#include "net/event.hpp"
+
+using namespace kresd;
+
+namespace {
+
+struct Fixture {
+    net::EventBasePtr base{event_base_new()};
+    net::NetStats stats;
+    net::ServeContext serve;
+    modules::Registry mods;
+    net::Endpoints endpoints{serve};
+    std::unique_ptr<lua::Engine> engine;
+
+    Fixture()
+    {
+        serve.base = base.get();
+        serve.stats = &stats;
+        lua::Host host;
+        host.instance = "unit1";
+        host.base = base.get();
+        host.endpoints = &endpoints;
+        host.serve = &serve;
+        host.modules = &mods;
+        host.net_stats = &stats;
+        engine = std::make_unique<lua::Engine>(host, KRESD_TEST_LUADIR);
+    }
+
+    // Writes `text` to a temp config file and runs it; returns the error or "".
+    std::string run(const std::string& text)
+    {
+        char path[] = "/tmp/kresd-unit-configXXXXXX";
+        int fd = mkstemp(path);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+        std::ofstream(path) << text;
+        std::string err;
+        try {
+            engine->run_config(path);
+        } catch (const lua::ConfigError& e) {
+            err = e.what();
+            // report with the path cut away so tests can match "name:line:"
+            auto pos = err.find(path);
+            if (pos != std::string::npos) err.replace(pos, std::string(path).size(), "CONFIG");
+        }
+        ::unlink(path);
+        return err;
+    }
+};
+
+} // namespace
+
+TEST_CASE("engine: config errors name the file and line", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("x = 1\n") == "");
+    CHECK_THAT(f.run("x = 1\ny = = 2\n"), Catch::Contains("CONFIG:2:"));
+    CHECK_THAT(f.run("\n\nnosuch_function()\n"), Catch::Contains("CONFIG:3:"));
+    CHECK_THAT(f.run("\nmodules.load('no_such_module')\n"),
+               Catch::Contains("CONFIG:2:") && Catch::Contains("no such module"));
+    CHECK_THAT(f.run("net.listen('not-an-address', 5353)\n"),
+               Catch::Contains("CONFIG:1:") && Catch::Contains("not-an-address"));
+    CHECK_THAT(f.run("option('NO_SUCH_OPTION', true)\n"), Catch::Contains("NO_SUCH_OPTION"));
+    CHECK_THAT(f.run("net.listen('127.0.0.1', 70000)\n"), Catch::Contains("70000"));
+    CHECK_THAT(f.run("net.listen('127.0.0.1', 5353, {kind = 'bogus'})\n"),
+               Catch::Contains("bogus"));
+}
+
+TEST_CASE("engine: panic() stops the config with its message", "[lua]")
+{
+    Fixture f;
+    auto err = f.run("local i = 'foo'\nif i ~= 'dns' then\n  panic('bad instance %s', i)\nend\n");
+    CHECK_THAT(err, Catch::Contains("CONFIG:3:") && Catch::Contains("bad instance foo"));
+}
+
+TEST_CASE("engine: undefined globals read as nil", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("if ta_update then error('set?') end\nassert(cache_size == nil)\n") == "");
+}
+
+TEST_CASE("engine: constants, env, worker, todname", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("assert(kB == 1024 and MB == 1024 * kB and GB == 1024 * MB)\n"
+                "assert(sec == 1000 and minute == 60 * sec and hour == 60 * minute)\n"
+                "assert(env.PATH == os.getenv('PATH'))\n"
+                "assert(worker.id == 'unit1')\n"
+                "assert(type(worker.pid) == 'number')\n"
+                "assert(todname('example.com') == '\\7example\\3com\\0')\n"
+                "assert(todname('.') == '\\0')\n") == "");
+    CHECK_THAT(f.run("todname('a..b')\n"), Catch::Contains("todname"));
+}
+
+TEST_CASE("engine: modules table form and ordering syntax", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("modules = {'stats'}\nmodules.load('nsid < stats')\n") == "");
+    CHECK(f.mods.list() == std::vector<std::string>{"nsid", "stats"});
+    CHECK(f.run("modules.unload('nsid')\nmodules.load('nsid > stats')\n") == "");
+    CHECK(f.mods.list() == std::vector<std::string>{"stats", "nsid"});
+    CHECK_THAT(f.run("modules.unload('nsid')\nmodules.load('nsid > nosuch')\n"),
+               Catch::Contains("not loaded"));
+    CHECK(f.run("modules.load('nsid')\n") == "");
+    CHECK(f.run("assert(nsid.name('x') == 'x')\nassert(nsid.name() == 'x')\n") == "");
+}
+
+TEST_CASE("engine: options and net settings", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("assert(option('NO_MINIMIZE') == false)\n"
+                "option('NO_MINIMIZE', true)\n"
+                "assert(option('NO_MINIMIZE') == true)\n"
+                "net.ipv6 = false\nassert(net.ipv6 == false)\nassert(option('NO_IPV6'))\n"
+                "assert(net.bufsize(4096) == 4096)\n"
+                "assert(net.outgoing_v4('127.0.0.2') == '127.0.0.2')\n") == "");
+    CHECK(f.engine->settings().options["NO_MINIMIZE"]);
+    CHECK_FALSE(f.engine->settings().ipv6);
+    CHECK(f.engine->settings().edns_bufsize == 4096);
+    CHECK_THAT(f.run("net.bufsize(100)\n"), Catch::Contains("512-65535"));
+    CHECK_THAT(f.run("net.outgoing_v6('127.0.0.1')\n"), Catch::Contains("IPv6"));
+}
+
+TEST_CASE("engine: the prompt formats like Knot Resolver's", "[lua]")
+{
+    Fixture f;
+    CHECK(f.engine->eval("worker.id") == "'unit1'");
+    CHECK(f.engine->eval("1+1") == "2");
+    CHECK(f.engine->eval("x = 5") == "");
+    CHECK(f.engine->eval("x") == "5");
+    CHECK(f.engine->eval("{1, 'a', k = true}") == "{\n    1,\n    'a',\n    ['k'] = true,\n}");
+    CHECK_THAT(f.engine->eval("nosuch()"), Catch::Contains("nosuch"));
+    CHECK_THAT(f.engine->eval("help()"), Catch::Contains("net.listen"));
+    CHECK_THAT(f.engine->eval("this is not lua"), Catch::Contains("control"));
+}
