@@ -64,6 +64,7 @@ struct Daemon {
     modules::Registry mods;
     std::unique_ptr<Worker> worker;
     std::unique_ptr<net::Endpoints> endpoints;
+    std::unique_ptr<net::Handoff> handoff;
     std::unique_ptr<lua::Engine> engine;
     std::unique_ptr<lua::ControlEval> control;
     std::unique_ptr<Repl> repl;
@@ -139,7 +140,13 @@ struct Daemon {
         stopping = true;
         notifier.stopping();
         KR_LOG(info, "system", "stopping: finishing open connections");
+        // Siblings get our listening sockets, so what the kernel queued in
+        // them is answered by them instead of dropped when we exit.
+        handoff->close();
         endpoints->stop();
+        auto shared = endpoints->shareable();
+        if (!shared.empty() && !handoff->give(shared))
+            KR_LOG(info, "system", "no sibling instance to hand the listening sockets to");
         if (repl) repl.reset();
         auto cb = [](evutil_socket_t, short, void* arg) {
             auto* d = static_cast<Daemon*>(arg);
@@ -181,6 +188,11 @@ struct Daemon {
         worker = std::make_unique<Worker>(mods);
         serve.queries = worker.get();
         endpoints = std::make_unique<net::Endpoints>(serve);
+        handoff = std::make_unique<net::Handoff>(base.get(), "handoff", id.name);
+        handoff->open(*endpoints);
+        endpoints->reclaim = [this](activation::Kind k, int t, const net::SockAddr& a) {
+            return handoff->reclaim(k, t, a);
+        };
 
         collect_sockets();
         listen_flags();

@@ -127,8 +127,16 @@ void Endpoints::listen(const std::string& ip, uint16_t port, Kind kind, bool fre
             continue;
         }
         Fd fd;
+        if (reclaim) fd = reclaim(kind, t, *addr);
+        const bool reclaimed = static_cast<bool>(fd);
+        if (reclaimed) {
+            KR_LOG(info, "net", "took %s %s back from a sibling instance",
+                   addr->to_string().c_str(), t == SOCK_DGRAM ? "UDP" : "TCP");
+            int flags = fcntl(fd.get(), F_GETFL);
+            if (flags >= 0) fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+        }
         try {
-            fd = bind_shared(*addr, t, freebind);
+            if (!fd) fd = bind_shared(*addr, t, freebind);
         } catch (const std::runtime_error& e) {
             throw std::runtime_error("net.listen " + addr->to_string() + " (" +
                                      activation::kind_name(kind) + ", " +
@@ -141,8 +149,9 @@ void Endpoints::listen(const std::string& ip, uint16_t port, Kind kind, bool fre
         info.ip = addr->ip();
         info.port = port;
         info.freebind = freebind;
-        KR_LOG(info, "net", "listening on %s %s (%s)", addr->to_string().c_str(),
-               info.protocol.c_str(), activation::kind_name(kind));
+        if (!reclaimed)
+            KR_LOG(info, "net", "listening on %s %s (%s)", addr->to_string().c_str(),
+                   info.protocol.c_str(), activation::kind_name(kind));
         add(std::move(info), *addr, std::move(fd), t);
     }
 }
@@ -205,6 +214,51 @@ void Endpoints::listen_control(const std::string& path)
     info.path = path;
     SockAddr addr;
     add(std::move(info), addr, std::move(fd), SOCK_STREAM);
+}
+
+void Endpoints::adopt_held(Fd fd, Kind kind, int socktype)
+{
+    auto local = local_address(fd.get());
+    if (!local || kind == Kind::control) return;
+    int flags = fcntl(fd.get(), F_GETFL);
+    if (flags >= 0) fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK);
+    EndpointInfo info;
+    info.kind = kind;
+    info.family = family_name(local->family());
+    info.protocol = socktype == SOCK_DGRAM ? "udp" : "tcp";
+    info.ip = local->ip();
+    info.port = local->port();
+    info.held = true;
+    KR_LOG(info, "net", "serving %s %s for a restarting sibling", local->to_string().c_str(),
+           info.protocol.c_str());
+    add(std::move(info), *local, std::move(fd), socktype);
+}
+
+Fd Endpoints::release_held(Kind kind, int socktype, const SockAddr& addr)
+{
+    const char* proto = socktype == SOCK_DGRAM ? "udp" : "tcp";
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+        if (!it->info.held || it->info.kind != kind || it->info.protocol != proto ||
+            !it->addr.same(addr))
+            continue;
+        Fd copy(fcntl(it->listener->fd(), F_DUPFD_CLOEXEC, 3));
+        if (!copy) return {};
+        entries_.erase(it); // closes our descriptor; the socket lives on in `copy`
+        return copy;
+    }
+    return {};
+}
+
+std::vector<SharedSocket> Endpoints::shareable() const
+{
+    std::vector<SharedSocket> out;
+    for (const auto& e : entries_) {
+        if (e.info.inherited || e.info.kind == Kind::control) continue;
+        Fd copy(fcntl(e.listener->fd(), F_DUPFD_CLOEXEC, 3));
+        if (!copy) continue;
+        out.push_back({std::move(copy), e.info.kind, e.info.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM});
+    }
+    return out;
 }
 
 size_t Endpoints::close(const std::string& ip, uint16_t port)

@@ -10,12 +10,14 @@
 // start() (from the control socket) serve at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "activation/activation.hpp"
 #include "net/address.hpp"
+#include "net/handoff.hpp"
 #include "net/listeners.hpp"
 
 namespace kresd::net {
@@ -28,7 +30,8 @@ struct EndpointInfo {
     uint16_t port = 0;
     std::string path;     // unix sockets
     bool freebind = false;
-    bool inherited = false;
+    bool inherited = false; // from the service manager (LISTEN_FDS, launchd, -S)
+    bool held = false;      // taken over from a stopping sibling instance
 };
 
 uint16_t default_port(activation::Kind kind);
@@ -53,6 +56,17 @@ public:
 
     std::vector<EndpointInfo> list() const;
     bool has_kind(activation::Kind kind) const;
+
+    // Socket hand-off (see handoff.hpp). When set, listen() first asks
+    // siblings for a socket on the address and binds only when none comes.
+    std::function<Fd(activation::Kind, int socktype, const SockAddr&)> reclaim;
+    // Serves a socket a sibling handed over.
+    void adopt_held(Fd fd, activation::Kind kind, int socktype);
+    // Stops serving a held socket on `addr` and returns it (invalid if none).
+    Fd release_held(activation::Kind kind, int socktype, const SockAddr& addr);
+    // Copies of every self-bound or held listening socket (not inherited,
+    // not control), for handing to a sibling at stop.
+    std::vector<SharedSocket> shareable() const;
 
     void start();
     void stop();
