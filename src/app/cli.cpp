@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <arpa/inet.h>
 #include <charconv>
 
 namespace kresd::app {
@@ -19,6 +20,11 @@ std::optional<ListenSpec> parse_listen_spec(const std::string& text)
         spec.port = static_cast<uint16_t>(value);
     }
     if (spec.addr.empty()) return std::nullopt;
+    // Only IP literals: names would need resolving before we can resolve.
+    in6_addr buf;
+    std::string host = spec.addr.substr(0, spec.addr.find('%'));
+    if (inet_pton(AF_INET, host.c_str(), &buf) != 1 && inet_pton(AF_INET6, host.c_str(), &buf) != 1)
+        return std::nullopt;
     return spec;
 }
 
@@ -68,7 +74,7 @@ std::string apply(Options& opts, const OptDef& def, const std::string& value)
         ++opts.verbosity;
     } else if (name == "addr" || name == "tls") {
         auto spec = parse_listen_spec(value);
-        if (!spec) return label + ": '" + value + "' is not ADDR or ADDR@PORT (port 1-65535)";
+        if (!spec) return label + ": '" + value + "' is not IP or IP@PORT (port 1-65535)";
         (name == "addr" ? opts.addrs : opts.tls_addrs).push_back(*spec);
     } else if (name == "fd") {
         try {

@@ -226,6 +226,7 @@ struct Daemon {
         notifier.ready(status);
 
         event_base_dispatch(base.get());
+        net::close_connections(serve);
         KR_LOG(info, "system", "stopped");
         return 0;
     }

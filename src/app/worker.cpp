@@ -32,6 +32,8 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
     switch (st) {
     case dns::ParseStatus::ok:
         begun = b.begin(q, dns::rcode::NOERROR, mods_.option_reserve(q));
+        // A small client buffer may not hold the options too: answer without them.
+        if (!begun) begun = b.begin(q, dns::rcode::NOERROR);
         // No resolution yet: what is not a special name is refused at once.
         if (begun && !policy::answer_special(q, b)) b.set_rcode(dns::rcode::REFUSED);
         break;
@@ -45,6 +47,10 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
     default:
         begun = b.begin_header_only(q, dns::rcode::FORMERR);
         break;
+    }
+    if (!begun && b.begin_header_only(q, dns::rcode::NOERROR)) {
+        b.set_tc(true); // not even the question fits: tell the client to use TCP
+        return b.finish(edns_size_);
     }
     if (!begun) {
         ++stats_.dropped;

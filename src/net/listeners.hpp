@@ -26,7 +26,7 @@ struct ServeContext {
     int tcp_idle_timeout_ms = 10000; // a TCP client idle this long is closed
     size_t tcp_max_connections = 4096;
     std::list<Connection*> connections; // open TCP DNS connections, idle the longest first
-    size_t control_connections = 0;
+    std::list<Connection*> control_connections;
 };
 
 class Listener {
@@ -46,6 +46,9 @@ std::unique_ptr<Listener> make_tcp_listener(Fd fd, ServeContext& ctx);
 std::unique_ptr<Listener> make_refusing_listener(Fd fd, ServeContext& ctx, std::string what);
 // Control socket: a line-based Lua prompt.
 std::unique_ptr<Listener> make_control_listener(Fd fd, ServeContext& ctx);
+
+// Closes every open connection (at exit, after the loop has stopped).
+void close_connections(ServeContext& ctx);
 
 
 } // namespace kresd::net

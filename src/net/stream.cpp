@@ -38,18 +38,10 @@ public:
         : ctx_(ctx), peer_(from_sockaddr(peer, static_cast<socklen_t>(peerlen))), tracked_(tracked)
     {
         bev_.reset(bufferevent_socket_new(ctx.base, fd, BEV_OPT_CLOSE_ON_FREE));
-        if (tracked_)
-            pos_ = ctx_.connections.insert(ctx_.connections.end(), this);
-        else
-            ++ctx_.control_connections;
+        auto& list = tracked_ ? ctx_.connections : ctx_.control_connections;
+        pos_ = list.insert(list.end(), this);
     }
-    virtual ~Connection()
-    {
-        if (tracked_)
-            ctx_.connections.erase(pos_);
-        else
-            --ctx_.control_connections;
-    }
+    virtual ~Connection() { (tracked_ ? ctx_.connections : ctx_.control_connections).erase(pos_); }
 
     bool ok() const { return bev_ != nullptr; }
 
@@ -276,6 +268,12 @@ std::unique_ptr<Listener> make_refusing_listener(Fd fd, ServeContext& ctx, std::
 std::unique_ptr<Listener> make_control_listener(Fd fd, ServeContext& ctx)
 {
     return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::control, "control");
+}
+
+void close_connections(ServeContext& ctx)
+{
+    while (!ctx.connections.empty()) ctx.connections.front()->close();
+    while (!ctx.control_connections.empty()) ctx.control_connections.front()->close();
 }
 
 } // namespace kresd::net
