@@ -27,6 +27,7 @@ using ListenerPtr = std::unique_ptr<evconnlistener, ListenerFree>;
 
 constexpr size_t kMaxPendingOutput = 256 * 1024; // stop reading while a client does not read
 constexpr size_t kMaxControlLine = 1024 * 1024;
+constexpr size_t kDnsHeader = 12; // RFC 1035 4.1.1
 
 } // namespace
 
@@ -140,7 +141,7 @@ private:
             uint8_t lenbuf[2];
             evbuffer_copyout(in, lenbuf, 2);
             size_t len = (size_t(lenbuf[0]) << 8) | lenbuf[1];
-            if (len == 0) { // cannot be a DNS message: the stream is not DNS
+            if (len < kDnsHeader) { // cannot be a DNS message: the stream is not DNS
                 ++ctx_.stats->err_tcp;
                 close();
                 return;

@@ -1,0 +1,4 @@
+local systemd_instance = os.getenv("SYSTEMD_INSTANCE")
+
+modules.load('nsid')
+nsid.name(systemd_instance)
