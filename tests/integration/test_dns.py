@@ -248,6 +248,27 @@ def test_tcp_bad_frames_do_not_hurt(server, payload):
     still_answers(server.port)
 
 
+@pytest.mark.parametrize('payload', [b'\x00\x00', b'\x00\x05\x12\x34\x01\x00\x00'],
+                         ids=['zero-length-frame', 'frame-shorter-than-header'])
+def test_tcp_frame_that_cannot_be_dns_closes_the_connection(server, payload):
+    """A frame that cannot hold a DNS header means the stream is not DNS:
+    the connection is closed at once, as Knot Resolver does, not left to idle."""
+    s = tcp_connect(server.port)
+    try:
+        s.sendall(payload)
+        s.settimeout(2)
+        start = time.monotonic()
+        try:
+            data = s.recv(4096)
+        except ConnectionResetError:
+            data = b''
+        assert data == b''
+        assert time.monotonic() - start < 2
+    finally:
+        s.close()
+    still_answers(server.port)
+
+
 def test_client_closes_without_reading(server):
     s = tcp_connect(server.port)
     s.sendall(b''.join(frame(make_query().to_wire()) for _ in range(100)))
