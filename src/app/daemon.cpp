@@ -50,6 +50,12 @@ std::string find_luadir()
             access(KRESD_SOURCE_LUADIR "/prelude.lua", R_OK) == 0)
             return KRESD_SOURCE_LUADIR;
     }
+    // Installed: <prefix>/sbin/kresd finds <prefix>/<datadir>/kresd, wherever
+    // the tree was installed; then the configured absolute path.
+    if (!dir.empty()) {
+        std::string rel = dir + "/../" KRESD_DATADIR_REL;
+        if (access((rel + "/prelude.lua").c_str(), R_OK) == 0) return rel;
+    }
     if (access(KRESD_DATADIR "/prelude.lua", R_OK) == 0) return KRESD_DATADIR;
     return KRESD_SOURCE_LUADIR;
 }
@@ -68,7 +74,7 @@ struct Daemon {
     std::unique_ptr<lua::Engine> engine;
     std::unique_ptr<lua::ControlEval> control;
     std::unique_ptr<Repl> repl;
-    net::EventPtr sigterm, sigint, watchdog, drain;
+    net::EventPtr sigterm, sigint, sighup, watchdog, drain;
     bool stopping = false;
 
     void collect_sockets()
@@ -138,6 +144,7 @@ struct Daemon {
             std::_Exit(0);
         }
         stopping = true;
+        watchdog.reset();
         notifier.stopping();
         KR_LOG(info, "system", "stopping: finishing open connections");
         // Siblings get our listening sockets, so what the kernel queued in
@@ -166,8 +173,11 @@ struct Daemon {
         };
         sigterm.reset(evsignal_new(base.get(), SIGTERM, on_signal, this));
         sigint.reset(evsignal_new(base.get(), SIGINT, on_signal, this));
+        // A closed terminal (SIGHUP) stops an instance as cleanly as SIGTERM.
+        sighup.reset(evsignal_new(base.get(), SIGHUP, on_signal, this));
         event_add(sigterm.get(), nullptr);
         event_add(sigint.get(), nullptr);
+        event_add(sighup.get(), nullptr);
         if (auto iv = notifier.watchdog_interval()) {
             auto on_watchdog = [](evutil_socket_t, short, void* arg) {
                 static_cast<Daemon*>(arg)->notifier.watchdog();
@@ -206,6 +216,12 @@ struct Daemon {
         host.net_stats = &net_stats;
         host.queries = &worker->stats().queries;
         host.dropped = &worker->stats().dropped;
+        host.before_user_switch = [this](uid_t uid, gid_t gid) {
+            handoff->chown_to(uid, gid);
+            if (::chown("control", uid, gid) != 0 && errno != ENOENT)
+                KR_LOG(warning, "system", "cannot hand control/ to the new user: %s",
+                       std::strerror(errno));
+        };
         engine = std::make_unique<lua::Engine>(host, find_luadir());
         control = std::make_unique<lua::ControlEval>(*engine);
         serve.control = control.get();

@@ -87,6 +87,7 @@ int l_user(lua_State* L)
         return 1;
     }
     if (geteuid() != 0) return luaL_error(L, "user: only root can switch to '%s'", user.c_str());
+    if (auto& hook = engine_of(L).host().before_user_switch) hook(pw->pw_uid, gid);
     if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0)
         return luaL_error(L, "user: cannot switch to '%s': %s", user.c_str(), std::strerror(errno));
     KR_LOG(notice, "system", "running as user %s", user.c_str());

@@ -1,6 +1,7 @@
 #include "lua/engine.hpp"
 
 #include <event2/event.h>
+#include <cstring>
 #include <lua.hpp>
 
 #include "net/event.hpp"
@@ -25,6 +26,16 @@ int message_handler(lua_State* L)
     for (int level = 1; lua_getstack(L, level, &ar); ++level) {
         lua_getinfo(L, "Sl", &ar);
         if (ar.currentline <= 0 || ar.source[0] != '@') continue;
+        // The prelude's own helpers (panic, env, the sandbox) are not where
+        // the user's mistake is: look further up, and drop their position.
+        if (std::string_view(ar.source).ends_with("/prelude.lua")) {
+            std::string prefix = std::string(ar.source + 1) + ":";
+            if (std::string_view(msg).starts_with(prefix)) {
+                const char* rest = std::strchr(msg + prefix.size(), ':');
+                if (rest && rest[1] == ' ') msg = rest + 2;
+            }
+            continue;
+        }
         std::string where = std::string(ar.source + 1) + ":";
         if (std::string_view(msg).find(where) == std::string_view::npos)
             lua_pushfstring(L, "%s%d: %s", where.c_str(), ar.currentline, msg);

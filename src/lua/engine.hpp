@@ -10,7 +10,9 @@
 // `modules = {'nsid'}` work. Reading an undefined global gives nil.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <sys/types.h>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -47,6 +49,9 @@ struct Host {
     const net::NetStats* net_stats = nullptr;
     const uint64_t* queries = nullptr;  // worker counters
     const uint64_t* dropped = nullptr;
+    // Called by user() just before privileges are dropped, so files the
+    // daemon made as root (control and hand-off sockets) stay usable.
+    std::function<void(uid_t, gid_t)> before_user_switch;
 };
 
 class Engine {

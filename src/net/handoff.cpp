@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <sstream>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -120,7 +121,15 @@ void Handoff::open(Endpoints& endpoints)
         return;
     }
     Fd s(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    ::unlink(path_.c_str()); // our name: a file left here is from a previous run of us
+    if (s && access(path_.c_str(), F_OK) == 0) {
+        // A live socket here means this instance name is already running:
+        // never take its hand-off socket away.
+        Fd probe(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        if (probe && connect(probe.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) == 0)
+            throw std::runtime_error("hand-off socket " + path_ +
+                                     " is in use: is this instance already running?");
+        ::unlink(path_.c_str()); // left by a run of ours that did not stop cleanly
+    }
     if (!s || bind(s.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) {
         KR_LOG(warning, "net", "socket hand-off off: %s: %s", path_.c_str(), std::strerror(errno));
         return;
@@ -128,6 +137,14 @@ void Handoff::open(Endpoints& endpoints)
     sock_ = std::move(s);
     ev_.reset(event_new(base_, sock_.get(), EV_READ | EV_PERSIST, &Handoff::on_read, this));
     event_add(ev_.get(), nullptr);
+}
+
+void Handoff::chown_to(uid_t uid, gid_t gid) const
+{
+    if (::chown(dir_.c_str(), uid, gid) != 0)
+        KR_LOG(warning, "net", "cannot hand %s to the new user: %s", dir_.c_str(), std::strerror(errno));
+    if (sock_ && ::chown(path_.c_str(), uid, gid) != 0)
+        KR_LOG(warning, "net", "cannot hand %s to the new user: %s", path_.c_str(), std::strerror(errno));
 }
 
 void Handoff::close()

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "activation/activation.hpp"
@@ -42,7 +43,10 @@ public:
     Handoff& operator=(const Handoff&) = delete;
 
     // Binds our socket (failure only disables the hand-off, with a warning).
+    // Throws std::runtime_error when a live instance of the same name holds it.
     void open(Endpoints& endpoints);
+    // Hands the socket files to the user the config switches to.
+    void chown_to(uid_t uid, gid_t gid) const;
     // Stops accepting sockets from siblings and removes our socket file.
     void close();
 

@@ -81,6 +81,8 @@ TEST_CASE("engine: panic() stops the config with its message", "[lua]")
     Fixture f;
     auto err = f.run("local i = 'foo'\nif i ~= 'dns' then\n  panic('bad instance %s', i)\nend\n");
     CHECK_THAT(err, Catch::Contains("CONFIG:3:") && Catch::Contains("bad instance foo"));
+    CHECK(err.find("prelude") == std::string::npos); // the user's line, not the helper's
+    CHECK(err.find("CONFIG:3:") == 0);
 }
 
 TEST_CASE("engine: undefined globals read as nil", "[lua]")
