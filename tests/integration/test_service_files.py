@@ -722,7 +722,7 @@ def test_launchd_generator_refuses_bad_names(built, tmp_path, args):
 
 # ------------------------------------------------------------------ docs
 
-DOCS = ['systemd', 'openrc', 'freebsd', 'openbsd', 'launchd']
+DOCS = ['systemd', 'openrc', 'freebsd', 'openbsd', 'launchd', 'rolling-restart']
 
 
 @pytest.mark.parametrize('page', DOCS)
