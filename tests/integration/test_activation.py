@@ -318,3 +318,38 @@ def test_systemd_socket_activate_tcp(make_kresd, port):
     dns_eps = [(inh, t) for inh, kind, t in entries(listed) if kind == 'dns']
     assert len(dns_eps) == 1 and dns_eps[0][0] == 'true' and "'tcp'" in dns_eps[0][1], listed
     k.stop()
+
+
+def test_systemd_socket_activate_dns_tls_control(make_kresd, port):
+    """One systemd-socket-activate run hands over three sockets by name; each
+    is served as its kind says, whatever its position."""
+    tls_port = free_port()
+    k = make_kresd(NSID, instance=None)
+    control_path = k.rundir / 'sa-control.sock'
+    tool = shutil.which('systemd-socket-activate')
+    if tool is None:
+        pytest.fail('systemd-socket-activate is missing (Debian package: systemd)')
+    prefix = [tool, '-l', f'127.0.0.1:{tls_port}', '-l', str(control_path),
+              '-l', f'127.0.0.1:{port}', '--fdname=tls:control:dns',
+              '-E', f'NOTIFY_SOCKET={k.notify.env_value}', '-E', 'SYSTEMD_INSTANCE=sa-all']
+    for var in SANITIZER_ENV:
+        if var in os.environ:
+            prefix += ['-E', var]
+    k.argv = prefix + k.argv
+    k.instance = 'sa-all'
+    k.start(wait_ready=False)
+    r = first_answer(lambda: tcp(make_query(nsid=True), port, timeout=1.0))
+    assert r.rcode() == dns.rcode.NOERROR and nsid_of(r) == 'sa-all'
+    k.wait_ready()
+    assert_closes_at_once(tls_port)
+    c = Control.connect(control_path)
+    try:
+        assert c.send('worker.id').strip() == "'sa-all'"
+        listed = c.send('net.list()')
+    finally:
+        c.sock.close()
+    kinds = sorted((kind, inh) for inh, kind, _ in entries(listed))
+    assert kinds == [('control', 'true'), ('dns', 'true'), ('tls', 'true')], kinds
+    # no control socket of its own: the inherited one is the prompt
+    assert not (k.rundir / 'control' / 'sa-all').exists()
+    k.stop()
