@@ -618,3 +618,27 @@ def netns():
         yield ns
     finally:
         ns.close()
+
+
+# ---------------------------------------------------------------- lab
+
+@pytest.fixture(scope='session')
+def lab():
+    """The local authoritative DNS hierarchy of tests/lab (a root zone on two
+    servers, TLDs and leaf zones, each zone served by its own knotd on a
+    127.x address, port 53, plus scripted misbehaving servers), started
+    once per session and stopped at the end.  Skipped with the reason when
+    it cannot run here (not root: port 53; knotd missing)."""
+    tests_dir = str(REPO / 'tests')
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    import lab as lab_pkg
+    try:
+        lab_pkg.check_available()
+        hierarchy = lab_pkg.Lab().start()
+    except lab_pkg.LabUnavailable as e:
+        pytest.skip(f'lab unavailable: {e}')
+    try:
+        yield hierarchy
+    finally:
+        hierarchy.stop()
