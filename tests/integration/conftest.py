@@ -262,6 +262,14 @@ class Control:
 
 # ---------------------------------------------------------------- kresd
 
+# Every config the harness writes starts with this, on its first line (so
+# line numbers in error messages stay those of the test's text): root hints
+# on a loopback address where nothing listens. A name that is not local then
+# fails at once with SERVFAIL instead of sending queries to the Internet's
+# root servers. Tests that resolve set their own hints.root (the lab).
+SAFE_ROOTS = "hints.root({['no-root.invalid.'] = '127.0.0.9'}) "
+
+
 class Kresd:
     """One kresd process in its own rundir.
 
@@ -285,9 +293,9 @@ class Kresd:
         self.instance = instance
         self.config_name = config_name
         if config is not None:
-            (self.rundir / config_name).write_text(config)
+            (self.rundir / config_name).write_text(SAFE_ROOTS + config)
         for name, text in (extra_configs or {}).items():
-            (self.rundir / name).write_text(text)
+            (self.rundir / name).write_text(SAFE_ROOTS + text if name.endswith('.lua') else text)
         self.argv = list(prefix) + [binary, '-n']
         if config is not None and use_config_arg:
             self.argv += ['-c', config_name]
