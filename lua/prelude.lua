@@ -82,7 +82,8 @@ end
 -- Configs run in a sandbox: assigning a table to `net` or `modules` feeds
 -- its entries to those tables (Knot Resolver 5's `net = {'127.0.0.1'}` and
 -- `modules = {'nsid', 'stats'}`); other globals are set as usual.
-local protected = { net = true, modules = true, worker = true, env = true, event = true }
+local protected = { net = true, modules = true, worker = true, env = true, event = true,
+	cache = true, hints = true, trust_anchors = true }
 __kresd_sandbox = setmetatable({}, {
 	__index = _G,
 	__newindex = function (_, k, v)

@@ -1,6 +1,9 @@
 #include "app/daemon.hpp"
 
 #include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <map>
 #include <climits>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +20,7 @@
 #include "app/notify.hpp"
 #include "app/repl.hpp"
 #include "app/worker.hpp"
+#include "cache/cache.hpp"
 #include "lua/engine.hpp"
 #include "modules/module.hpp"
 #include "net/endpoints.hpp"
@@ -68,6 +72,11 @@ struct Daemon {
     net::NetStats net_stats;
     net::ServeContext serve;
     modules::Registry mods;
+    policy::Policy policy;
+    std::map<std::vector<uint8_t>, std::vector<resolve::Address>> hints;
+    resolve::Config resolve_config = resolve::default_config();
+    std::unique_ptr<cache::Cache> cache;
+    std::unique_ptr<resolve::Resolver> resolver;
     std::unique_ptr<Worker> worker;
     std::unique_ptr<net::Endpoints> endpoints;
     std::unique_ptr<net::Handoff> handoff;
@@ -166,6 +175,33 @@ struct Daemon {
         event_add(drain.get(), &tv);
     }
 
+    // The cache opens after the config (which may have chosen its size and
+    // place); the resolver then takes the config's settings.
+    void start_resolver()
+    {
+        lua::Settings& s = engine->settings();
+        if (!cache) cache = cache::Cache::open(s.cache_dir, s.cache_size);
+        cache->set_ttl_bounds(s.cache_min_ttl, s.cache_max_ttl);
+        resolve_config.ipv4 = s.ipv4;
+        resolve_config.ipv6 = s.ipv6;
+        resolve_config.edns_size = s.edns_bufsize;
+        resolve_config.minimize = !s.options["NO_MINIMIZE"];
+        resolve_config.allow_local = s.options["ALLOW_LOCAL"];
+        resolve::Clock clock;
+        clock.mono_ms = [] {
+            return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::steady_clock::now().time_since_epoch())
+                                             .count());
+        };
+        clock.wall_s = [] { return static_cast<uint64_t>(std::time(nullptr)); };
+        // IDs must be unpredictable (RFC 5452 9.2): the system's CSPRNG.
+        resolver = std::make_unique<resolve::Resolver>(resolve_config, cache.get(), clock,
+                                                       [] { return arc4random(); });
+        resolve::RequestOptions defaults;
+        for (const auto& [name, on] : s.options) policy::apply_flag(defaults, name, on);
+        worker->set_resolver(resolver.get(), base.get(), {s.outgoing_v4, s.outgoing_v6}, defaults);
+    }
+
     void install_events()
     {
         auto on_signal = [](evutil_socket_t, short, void* arg) {
@@ -195,7 +231,7 @@ struct Daemon {
         if (!base) throw StartError("cannot create the event loop");
         serve.base = base.get();
         serve.stats = &net_stats;
-        worker = std::make_unique<Worker>(mods);
+        worker = std::make_unique<Worker>(mods, policy, hints);
         serve.queries = worker.get();
         endpoints = std::make_unique<net::Endpoints>(serve);
         handoff = std::make_unique<net::Handoff>(base.get(), "handoff", id.name);
@@ -214,6 +250,14 @@ struct Daemon {
         host.serve = &serve;
         host.modules = &mods;
         host.net_stats = &net_stats;
+        host.policy = &policy;
+        host.resolve_config = &resolve_config;
+        host.hints = &hints;
+        host.cache_open = [this](uint64_t size, const std::string& dir) {
+            cache.reset(); // one environment per process: close before reopening
+            cache = cache::Cache::open(dir, size);
+        };
+        host.cache_get = [this] { return cache.get(); };
         host.queries = &worker->stats().queries;
         host.dropped = &worker->stats().dropped;
         host.before_user_switch = [this](uid_t uid, gid_t gid) {
@@ -230,6 +274,7 @@ struct Daemon {
         default_listeners();
         control_socket();
         worker->set_edns_size(engine->settings().edns_bufsize);
+        start_resolver();
 
         install_events();
         endpoints->start();

@@ -1,10 +1,163 @@
 #include "app/worker.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "policy/special_names.hpp"
+#include "util/log.hpp"
 
 namespace kresd::app {
+
+namespace {
+
+// RFC 8914 4.16: "Blocked".
+constexpr uint16_t kEdeBlocked = 15;
+
+size_t udp_limit(const dns::Query& q, size_t transport_max)
+{
+    // RFC 6891 6.2.5: the client's EDNS buffer (512 without EDNS), within ours.
+    size_t client = q.edns.present ? std::max<size_t>(q.edns.udp_size, dns::kMinUdpSize)
+                                   : dns::kMinUdpSize;
+    return std::min(transport_max, client);
+}
+
+net::SockAddr to_sockaddr(const resolve::Address& a)
+{
+    net::SockAddr s;
+    std::memcpy(&s.ss, &a.ss, sizeof(a.ss));
+    s.len = a.len;
+    return s;
+}
+
+resolve::Address to_address(const net::SockAddr& s)
+{
+    resolve::Address a;
+    std::memcpy(&a.ss, &s.ss, sizeof(s.ss));
+    a.len = s.len;
+    return a;
+}
+
+} // namespace
+
+// One client request waiting for upstream answers.
+struct Worker::Pending {
+    Worker& w;
+    dns::Query q;
+    bool udp;
+    std::unique_ptr<resolve::Request> req;
+    std::unique_ptr<net::DeferredReply> reply;
+    net::UpstreamQuery upstream;
+    resolve::Proto proto = resolve::Proto::udp;
+    std::list<std::unique_ptr<Pending>>::iterator pos;
+
+    Pending(Worker& worker, const dns::Query& query, bool over_udp,
+            const resolve::RequestOptions& opts)
+        : w(worker), q(query), udp(over_udp),
+          req(std::make_unique<resolve::Request>(*worker.resolver_, query, opts)),
+          upstream(worker.base_, worker.source_)
+    {
+    }
+
+    void send(const resolve::Outgoing& o)
+    {
+        proto = o.proto;
+        upstream.start(
+            to_sockaddr(o.to), o.proto == resolve::Proto::tcp, o.wire, o.timeout_ms,
+            [this](std::span<const uint8_t> bytes, const net::SockAddr& from) {
+                if (!req->consume(bytes, to_address(from), proto)) return false; // keep waiting
+                advance();
+                return true;
+            },
+            [this]() {
+                ++w.stats_.timeouts;
+                req->timeout();
+                advance();
+            });
+    }
+
+    void advance()
+    {
+        resolve::Outgoing o;
+        if (req->produce(o) == resolve::Step::send) {
+            send(o);
+            return;
+        }
+        finish();
+    }
+
+    void finish()
+    {
+        if (reply) {
+            size_t limit = udp ? udp_limit(q, reply->limit()) : reply->limit();
+            std::vector<uint8_t> buf(limit);
+            dns::ResponseBuilder b(buf, limit);
+            bool begun = b.begin(q, dns::rcode::NOERROR,
+                                 w.mods_.option_reserve(q) + resolve::Request::ede_reserve());
+            if (!begun) begun = b.begin(q, dns::rcode::NOERROR);
+            if (begun) {
+                req->write_answer(b);
+                w.mods_.on_answer(q, true, b.rcode(), b);
+                size_t n = b.finish(w.edns_size_);
+                reply->send({buf.data(), n});
+            }
+        }
+        w.retire(this);
+    }
+};
+
+Worker::Worker(const modules::Registry& mods, const policy::Policy& policy,
+               const std::map<std::vector<uint8_t>, std::vector<resolve::Address>>& hints)
+    : mods_(mods), policy_(policy), hints_(hints)
+{
+}
+
+Worker::~Worker() = default;
+
+void Worker::set_resolver(resolve::Resolver* r, event_base* base, net::UpstreamSource src,
+                          resolve::RequestOptions defaults)
+{
+    resolver_ = r;
+    base_ = base;
+    source_ = std::move(src);
+    defaults_ = std::move(defaults);
+    reaper_.reset(evtimer_new(
+        base_, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->retired_.clear(); },
+        this));
+}
+
+void Worker::retire(Pending* p)
+{
+    retired_.push_back(std::move(*p->pos));
+    pending_.erase(p->pos);
+    stats_.concurrent = pending_.size();
+    timeval now{0, 0};
+    event_add(reaper_.get(), &now);
+}
+
+bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
+{
+    if (hints_.empty() || q.qclass != dns::klass::IN) return false;
+    if (q.qtype != dns::type::A && q.qtype != dns::type::AAAA) return false;
+    auto name = q.qname_lower.view();
+    auto it = hints_.find(std::vector<uint8_t>(name.begin(), name.end()));
+    if (it == hints_.end()) return false;
+    int family = q.qtype == dns::type::A ? AF_INET : AF_INET6;
+    bool any = false;
+    for (const auto& a : it->second) {
+        if (a.family() != family) continue;
+        std::span<const uint8_t> rdata =
+            family == AF_INET
+                ? std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(
+                                               &reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr),
+                                           4)
+                : std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(
+                                               &reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr),
+                                           16);
+        if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, 5, rdata)) b.set_tc(true);
+        any = true;
+    }
+    return any;
+}
 
 size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& client,
                       std::span<uint8_t> out)
@@ -16,27 +169,66 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
         return 0;
     }
     ++stats_.queries;
-
-    // RFC 6891 6.2.5: over UDP, answer within the client's EDNS buffer (512
-    // without EDNS) and our own limit (out.size(), from net.bufsize()).
-    size_t limit = out.size();
-    if (client.transport == net::Transport::udp) {
-        size_t client_max = q.edns.present ? std::max<size_t>(q.edns.udp_size, dns::kMinUdpSize)
-                                           : dns::kMinUdpSize;
-        limit = std::min(limit, client_max);
-    }
+    const bool udp = client.transport == net::Transport::udp;
+    size_t limit = udp ? udp_limit(q, out.size()) : out.size();
 
     dns::ResponseBuilder b(out, limit);
     const bool ok = st == dns::ParseStatus::ok;
     bool begun = false;
     switch (st) {
-    case dns::ParseStatus::ok:
-        begun = b.begin(q, dns::rcode::NOERROR, mods_.option_reserve(q));
+    case dns::ParseStatus::ok: {
+        size_t reserve = mods_.option_reserve(q) + resolve::Request::ede_reserve();
+        begun = b.begin(q, dns::rcode::NOERROR, reserve);
         // A small client buffer may not hold the options too: answer without them.
         if (!begun) begun = b.begin(q, dns::rcode::NOERROR);
-        // No resolution yet: what is not a special name is refused at once.
-        if (begun && !policy::answer_special(q, b)) b.set_rcode(dns::rcode::REFUSED);
+        if (!begun) break;
+        if (policy::answer_special(q, b) || answer_hints(q, b)) break;
+
+        policy::Decision d = policy_.evaluate(q, defaults_);
+        switch (d.final) {
+        case policy::ActionKind::deny: {
+            b.set_rcode(dns::rcode::NXDOMAIN);
+            std::string text = d.action && !d.action->message.empty() ? d.action->message : "blocked";
+            std::vector<uint8_t> ede(2 + std::min<size_t>(text.size(), 60));
+            ede[0] = kEdeBlocked >> 8;
+            ede[1] = kEdeBlocked & 0xff;
+            std::memcpy(ede.data() + 2, text.data(), ede.size() - 2);
+            b.add_option(dns::edns_opt::EDE, ede);
+            break;
+        }
+        case policy::ActionKind::drop: ++stats_.dropped; return 0;
+        case policy::ActionKind::refuse: b.set_rcode(dns::rcode::REFUSED); break;
+        case policy::ActionKind::tc:
+            if (udp) {
+                b.set_tc(true);
+                break;
+            }
+            [[fallthrough]];
+        default:
+            if (!resolver_) {
+                b.set_rcode(dns::rcode::REFUSED);
+                break;
+            }
+            if (pending_.size() >= kMaxPending) { // overloaded: shed, the client retries
+                ++stats_.dropped;
+                return 0;
+            }
+            auto p = std::make_unique<Pending>(*this, q, udp, d.options);
+            resolve::Outgoing o;
+            if (p->req->produce(o) == resolve::Step::done) { // answered from the cache
+                p->req->write_answer(b);
+                break;
+            }
+            p->reply = client.defer ? client.defer() : nullptr;
+            Pending* raw = p.get();
+            pending_.push_back(std::move(p));
+            raw->pos = std::prev(pending_.end());
+            stats_.concurrent = pending_.size();
+            raw->send(o);
+            return net::kDeferred;
+        }
         break;
+    }
     case dns::ParseStatus::badvers: // RFC 6891 6.1.3
         begun = b.begin(q, dns::rcode::NOERROR);
         if (begun) b.set_rcode(dns::rcode::BADVERS);

@@ -1,25 +1,40 @@
 // The worker answers client queries: the QueryHandler behind every listener.
 //
 // For each message: parse (malformed -> FORMERR, other opcodes -> NOTIMP,
-// EDNS version > 0 -> BADVERS, unreadable -> nothing), answer names the
-// resolver owns (RFC 6761 localhost and loopback reverse), else REFUSED
-// until recursion is in place; then the loaded modules' answer hooks (NSID,
-// stats), then truncation to what the client can take over UDP.
+// EDNS version > 0 -> BADVERS, unreadable -> nothing); answer names the
+// resolver owns (RFC 6761 localhost and loopback reverse) and hints; apply
+// the policy (DENY, DROP, TC, REFUSE answer at once; FORWARD/STUB/FLAGS
+// shape the resolution); then resolve: a request answered from the cache is
+// answered at once, anything else is deferred and driven through upstream
+// queries until the resolution core says it is done. The loaded modules'
+// answer hooks (NSID, stats) run on every answer.
 #pragma once
+
+#include <list>
+#include <map>
+#include <memory>
+#include <vector>
 
 #include "modules/module.hpp"
 #include "net/handler.hpp"
+#include "net/upstream.hpp"
+#include "policy/policy.hpp"
+#include "resolve/resolve.hpp"
 
 namespace kresd::app {
 
 struct WorkerStats {
-    uint64_t queries = 0;  // messages that parsed far enough to be answered
-    uint64_t dropped = 0;  // messages that got no answer
+    uint64_t queries = 0;    // messages that parsed far enough to be answered
+    uint64_t dropped = 0;    // messages that got no answer
+    uint64_t concurrent = 0; // requests waiting for upstream answers now
+    uint64_t timeouts = 0;   // upstream queries that timed out
 };
 
 class Worker final : public net::QueryHandler {
 public:
-    explicit Worker(const modules::Registry& mods) : mods_(mods) {}
+    Worker(const modules::Registry& mods, const policy::Policy& policy,
+           const std::map<std::vector<uint8_t>, std::vector<resolve::Address>>& hints);
+    ~Worker() override;
 
     size_t answer(std::span<const uint8_t> query, const net::ClientInfo& client,
                   std::span<uint8_t> out) override;
@@ -27,11 +42,31 @@ public:
     const WorkerStats& stats() const { return stats_; }
     // The EDNS buffer size we advertise (net.bufsize()).
     void set_edns_size(uint16_t size) { edns_size_ = size; }
+    // Enables resolution (absent: everything not local is REFUSED).
+    void set_resolver(resolve::Resolver* r, event_base* base, net::UpstreamSource src,
+                      resolve::RequestOptions defaults);
+
+    static constexpr size_t kMaxPending = 20000; // bound on concurrent resolutions
 
 private:
+    struct Pending;
+    friend struct Pending;
+    bool answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const;
+    void retire(Pending* p);
+
     const modules::Registry& mods_;
+    const policy::Policy& policy_;
+    const std::map<std::vector<uint8_t>, std::vector<resolve::Address>>& hints_;
     uint16_t edns_size_ = dns::kDefaultEdnsSize;
     WorkerStats stats_;
+
+    resolve::Resolver* resolver_ = nullptr;
+    event_base* base_ = nullptr;
+    net::UpstreamSource source_;
+    resolve::RequestOptions defaults_;
+    std::list<std::unique_ptr<Pending>> pending_;
+    std::vector<std::unique_ptr<Pending>> retired_; // freed from the loop, not from callbacks
+    net::EventPtr reaper_;
 };
 
 } // namespace kresd::app

@@ -29,9 +29,7 @@ int l_option(lua_State* L)
 {
     Engine& e = engine_of(L);
     std::string name = check_string(L, 1, "option");
-    bool known = false;
-    for (const char* n : kOptionNames) known = known || name == n;
-    if (!known) return luaL_error(L, "option: unknown option '%s'", name.c_str());
+    if (!is_known_option(name)) return luaL_error(L, "option: unknown option '%s'", name.c_str());
     Settings& s = e.settings();
     if (lua_gettop(L) >= 2) {
         if (!lua_isboolean(L, 2)) return luaL_error(L, "option: second argument must be a boolean");
@@ -107,6 +105,13 @@ int l_todname(lua_State* L)
 }
 
 } // namespace
+
+bool is_known_option(const std::string& name)
+{
+    for (const char* n : kOptionNames)
+        if (name == n) return true;
+    return false;
+}
 
 void bind_misc(lua_State* L)
 {

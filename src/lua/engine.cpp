@@ -104,10 +104,26 @@ Engine::Engine(Host host, const std::string& luadir) : host_(std::move(host))
     bind_worker(L_);
     bind_modules(L_);
     bind_misc(L_);
-    std::string prelude = luadir + "/prelude.lua";
-    if (luaL_dofile(L_, prelude.c_str()) != 0) {
-        std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";
-        throw ConfigError("cannot load " + prelude + ": " + msg);
+    bind_policy(L_);
+    bind_cache(L_);
+    for (const char* file : {"prelude.lua", "policy.lua"}) {
+        std::string path = luadir + "/" + file;
+        if (luaL_dofile(L_, path.c_str()) != 0) {
+            std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";
+            throw ConfigError("cannot load " + path + ": " + msg);
+        }
+    }
+    if (host_.policy) {
+        host_.policy->set_pattern_matcher([this](const std::string& pattern,
+                                                 std::span<const uint8_t> name) {
+            int top = lua_gettop(L_);
+            lua_getglobal(L_, "__kresd_policy_match");
+            lua_pushlstring(L_, pattern.data(), pattern.size());
+            lua_pushlstring(L_, reinterpret_cast<const char*>(name.data()), name.size());
+            bool hit = lua_pcall(L_, 2, 1, 0) == 0 && lua_toboolean(L_, -1);
+            lua_settop(L_, top);
+            return hit;
+        });
     }
 }
 

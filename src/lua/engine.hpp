@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "net/endpoints.hpp"
+#include "policy/policy.hpp"
 #include "net/handler.hpp"
 #include "modules/module.hpp"
 
@@ -37,6 +38,11 @@ struct Settings {
     std::string outgoing_v4, outgoing_v6;   // net.outgoing_v4/v6(): upstream source address
     uint16_t edns_bufsize = 1232;           // net.bufsize()
     std::map<std::string, bool> options;    // option(NAME, bool)
+    std::string mode = "normal";            // mode('strict'|'normal'|'permissive')
+    uint64_t cache_size = 100ull << 20;     // cache.size (Knot Resolver's default: 100 MB)
+    std::string cache_dir = "cache";        // cache.open(..., 'lmdb://DIR'), relative to rundir
+    uint32_t cache_min_ttl = 5, cache_max_ttl = 6 * 24 * 3600;
+    bool cache_opened = false;              // the config opened it itself
 };
 
 // What the bindings act on, owned by the daemon.
@@ -49,6 +55,13 @@ struct Host {
     const net::NetStats* net_stats = nullptr;
     const uint64_t* queries = nullptr;  // worker counters
     const uint64_t* dropped = nullptr;
+    policy::Policy* policy = nullptr;
+    resolve::Config* resolve_config = nullptr;
+    // Local data from hints['name'] = 'addr': lower-case wire name -> addresses.
+    std::map<std::vector<uint8_t>, std::vector<resolve::Address>>* hints = nullptr;
+    // (Re)opens the shared cache; throws cache::CacheError.
+    std::function<void(uint64_t size, const std::string& dir)> cache_open;
+    std::function<cache::Cache*()> cache_get;
     // Called by user() just before privileges are dropped, so files the
     // daemon made as root (control and hand-off sockets) stay usable.
     std::function<void(uid_t, gid_t)> before_user_switch;
@@ -91,8 +104,12 @@ void bind_worker(lua_State* L);   // worker, event
 void bind_modules(lua_State* L);  // modules
 void bind_misc(lua_State* L);     // option, verbose, log_level, user, todname
 
+void bind_policy(lua_State* L);   // policy.add (constructors in lua/policy.lua)
+void bind_cache(lua_State* L);    // cache, hints, mode, trust_anchors
+
 // Shared helpers for bindings.
 std::string check_string(lua_State* L, int idx, const char* fn);
+bool is_known_option(const std::string& name);
 
 } // namespace kresd::lua
 

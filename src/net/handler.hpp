@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,16 +19,32 @@ namespace kresd::net {
 
 enum class Transport { udp, tcp, tls, https };
 
+// An answer that will be sent later (the query needs upstream work). The
+// transport keeps what it needs to reach the client; when the client is
+// gone (TCP connection closed, listener closed) send() does nothing.
+class DeferredReply {
+public:
+    virtual ~DeferredReply() = default;
+    virtual size_t limit() const = 0; // largest message the transport carries
+    virtual void send(std::span<const uint8_t> answer) = 0;
+};
+
 struct ClientInfo {
     const sockaddr* peer = nullptr;
     const sockaddr* local = nullptr; // may be null when unknown
     Transport transport = Transport::udp;
+    // Takes the query over for a later answer; call at most once, from
+    // inside answer(), which then returns kDeferred.
+    std::function<std::unique_ptr<DeferredReply>()> defer;
 };
+
+inline constexpr size_t kDeferred = static_cast<size_t>(-1);
 
 class QueryHandler {
 public:
     virtual ~QueryHandler() = default;
-    // Returns the answer's size in `out`, or 0 to send nothing (dropped).
+    // Returns the answer's size in `out`, 0 to send nothing (dropped), or
+    // kDeferred after taking client.defer().
     virtual size_t answer(std::span<const uint8_t> query, const ClientInfo& client,
                           std::span<uint8_t> out) = 0;
 };

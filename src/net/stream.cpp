@@ -42,7 +42,32 @@ public:
         auto& list = tracked_ ? ctx_.connections : ctx_.control_connections;
         pos_ = list.insert(list.end(), this);
     }
-    virtual ~Connection() { (tracked_ ? ctx_.connections : ctx_.control_connections).erase(pos_); }
+    virtual ~Connection()
+    {
+        if (handle_) handle_->conn = nullptr; // deferred answers now go nowhere
+        (tracked_ ? ctx_.connections : ctx_.control_connections).erase(pos_);
+    }
+
+    // Lets a deferred answer find this connection while it lives.
+    struct Handle {
+        Connection* conn = nullptr;
+    };
+    std::shared_ptr<Handle> handle()
+    {
+        if (!handle_) {
+            handle_ = std::make_shared<Handle>();
+            handle_->conn = this;
+        }
+        return handle_;
+    }
+
+    // Writes one framed answer (RFC 7766 8) and resumes input processing.
+    void write_framed(std::span<const uint8_t> msg)
+    {
+        uint8_t len[2] = {static_cast<uint8_t>(msg.size() >> 8), static_cast<uint8_t>(msg.size())};
+        evbuffer_add(output(), len, 2);
+        evbuffer_add(output(), msg.data(), msg.size());
+    }
 
     bool ok() const { return bev_ != nullptr; }
 
@@ -112,6 +137,7 @@ private:
     }
 
     bool tracked_;
+    std::shared_ptr<Handle> handle_;
     std::list<Connection*>::iterator pos_;
 };
 
@@ -121,6 +147,21 @@ namespace {
 // answered as they are read, so pipelined queries are all answered; answers
 // leave in completion order, which lets the future asynchronous resolver
 // answer out of order.
+// A TCP answer given later; pipelined queries are thus answered out of
+// order, as RFC 7766 6.2.1.1 allows.
+class TcpReply final : public DeferredReply {
+public:
+    explicit TcpReply(std::shared_ptr<Connection::Handle> h) : h_(std::move(h)) {}
+    size_t limit() const override { return 65535; }
+    void send(std::span<const uint8_t> answer) override
+    {
+        if (h_->conn) h_->conn->write_framed(answer);
+    }
+
+private:
+    std::shared_ptr<Connection::Handle> h_;
+};
+
 class DnsConnection final : public Connection {
 public:
     DnsConnection(ServeContext& ctx, evutil_socket_t fd, const sockaddr* peer, int len)
@@ -152,10 +193,13 @@ private:
             evbuffer_remove(in, query_.data(), len);
             ++ctx_.stats->tcp;
             ++(peer_.family() == AF_INET6 ? ctx_.stats->ipv6 : ctx_.stats->ipv4);
-            ClientInfo client{peer_.sa(), nullptr, Transport::tcp};
+            ClientInfo client{peer_.sa(), nullptr, Transport::tcp, {}};
+            client.defer = [this]() -> std::unique_ptr<DeferredReply> {
+                return std::make_unique<TcpReply>(handle());
+            };
             answer_.resize(2 + 65535);
             size_t n = ctx_.queries->answer(query_, client, {answer_.data() + 2, 65535});
-            if (n == 0) continue;
+            if (n == 0 || n == kDeferred) continue; // deferred: answered out of order later
             answer_[0] = static_cast<uint8_t>(n >> 8);
             answer_[1] = static_cast<uint8_t>(n);
             evbuffer_add(output(), answer_.data(), n + 2);

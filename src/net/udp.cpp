@@ -6,7 +6,9 @@
 // a wildcard address, IP_PKTINFO / IPV6_RECVPKTINFO tell which local address
 // a query came to, and the answer is sent from that address (clients drop
 // answers from another source).
+#include <algorithm>
 #include <array>
+#include <memory>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
@@ -28,10 +30,55 @@ constexpr size_t kAnswerSize = 65535; // bounded by udp_max_answer and the clien
 constexpr size_t kCmsgSize = 128;
 constexpr int kMaxBatchesPerWakeup = 16; // then yield to other events
 
+// Reaches the listener's socket while it lives.
+struct UdpSocketRef {
+    int fd = -1; // -1 once the listener is gone
+};
+
+// A UDP answer given later: the peer and the local address are copied at
+// defer time, the socket is looked up at send time.
+class UdpReply final : public DeferredReply {
+public:
+    UdpReply(std::shared_ptr<UdpSocketRef> sock, const sockaddr_storage& peer, socklen_t peer_len,
+             const void* control, size_t control_len, size_t limit)
+        : sock_(std::move(sock)), peer_(peer), peer_len_(peer_len), limit_(limit)
+    {
+        control_len_ = std::min(control_len, control_.size());
+        if (control_len_) std::memcpy(control_.data(), control, control_len_);
+    }
+    size_t limit() const override { return limit_; }
+    void send(std::span<const uint8_t> answer) override
+    {
+        if (sock_->fd < 0) return;
+        iovec iov{const_cast<uint8_t*>(answer.data()), answer.size()};
+        msghdr h{};
+        h.msg_name = &peer_;
+        h.msg_namelen = peer_len_;
+        h.msg_iov = &iov;
+        h.msg_iovlen = 1;
+        if (control_len_) {
+            h.msg_control = control_.data();
+            h.msg_controllen = control_len_;
+        }
+        if (sendmsg(sock_->fd, &h, MSG_DONTWAIT) < 0)
+            KR_LOG(debug, "io", "UDP send failed: %s", std::strerror(errno));
+    }
+
+private:
+    std::shared_ptr<UdpSocketRef> sock_;
+    sockaddr_storage peer_;
+    socklen_t peer_len_;
+    std::array<uint8_t, kCmsgSize> control_{};
+    size_t control_len_ = 0;
+    size_t limit_;
+};
+
 class UdpListener final : public Listener {
 public:
     UdpListener(Fd fd, ServeContext& ctx) : fd_(std::move(fd)), ctx_(ctx)
     {
+        ref_ = std::make_shared<UdpSocketRef>();
+        ref_->fd = fd_.get();
         auto local = local_address(fd_.get());
         wildcard_ = local && local->is_wildcard();
         family_ = local ? local->family() : AF_INET;
@@ -45,6 +92,8 @@ public:
         rx_.resize(kBatch * kRecvSize);
         ev_.reset(event_new(ctx_.base, fd_.get(), EV_READ | EV_PERSIST, &UdpListener::on_read, this));
     }
+
+    ~UdpListener() override { ref_->fd = -1; }
 
     void start() override { event_add(ev_.get(), nullptr); }
     void stop() override { event_del(ev_.get()); }
@@ -99,11 +148,19 @@ private:
             const auto* peer = reinterpret_cast<const sockaddr*>(&peers[i]);
             ++ctx_.stats->udp;
             ++(peer->sa_family == AF_INET6 ? ctx_.stats->ipv6 : ctx_.stats->ipv4);
-            ClientInfo client{peer, nullptr, Transport::udp};
+            ClientInfo client{peer, nullptr, Transport::udp, {}};
+            client.defer = [&, i]() -> std::unique_ptr<DeferredReply> {
+                msghdr tmp{};
+                std::array<uint8_t, kCmsgSize> ctl{};
+                if (wildcard_) set_source(h, tmp, ctl);
+                return std::make_unique<UdpReply>(ref_, peers[i], h.msg_namelen, tmp.msg_control,
+                                                  tmp.msg_control ? tmp.msg_controllen : 0,
+                                                  answer_size_);
+            };
             std::span<const uint8_t> query(rx_.data() + i * kRecvSize, in[i].msg_len);
             std::span<uint8_t> answer(tx_.data() + n_out * answer_size_, answer_size_);
             size_t len = ctx_.queries->answer(query, client, answer);
-            if (len == 0) continue;
+            if (len == 0 || len == kDeferred) continue;
 
             auto& o = out[n_out].msg_hdr;
             out_iov[n_out] = {answer.data(), len};
@@ -172,6 +229,7 @@ private:
 
     Fd fd_;
     ServeContext& ctx_;
+    std::shared_ptr<UdpSocketRef> ref_;
     EventPtr ev_;
     bool wildcard_ = false;
     int family_ = AF_INET;

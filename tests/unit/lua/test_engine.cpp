@@ -3,12 +3,14 @@
 #include "catch.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <unistd.h>
 
 #include "lua/engine.hpp"
 #include "net/event.hpp"
+#include "cache/cache.hpp"
 
 using namespace kresd;
 
@@ -20,6 +22,11 @@ struct Fixture {
     net::ServeContext serve;
     modules::Registry mods;
     net::Endpoints endpoints{serve};
+    policy::Policy policy;
+    resolve::Config resolve_config;
+    std::map<std::vector<uint8_t>, std::vector<resolve::Address>> hints;
+    std::unique_ptr<cache::Cache> cache;
+    std::string cache_dir;
     std::unique_ptr<lua::Engine> engine;
 
     Fixture()
@@ -33,6 +40,15 @@ struct Fixture {
         host.serve = &serve;
         host.modules = &mods;
         host.net_stats = &stats;
+        host.policy = &policy;
+        host.resolve_config = &resolve_config;
+        host.hints = &hints;
+        host.cache_open = [this](uint64_t size, const std::string& dir) {
+            cache.reset();
+            cache_dir = dir;
+            cache = cache::Cache::open(dir, size);
+        };
+        host.cache_get = [this] { return cache.get(); };
         engine = std::make_unique<lua::Engine>(host, KRESD_TEST_LUADIR);
     }
 
@@ -144,4 +160,66 @@ TEST_CASE("engine: the prompt formats like Knot Resolver's", "[lua]")
     CHECK_THAT(f.engine->eval("nosuch()"), Catch::Contains("nosuch"));
     CHECK_THAT(f.engine->eval("help()"), Catch::Contains("net.listen"));
     CHECK_THAT(f.engine->eval("this is not lua"), Catch::Contains("control"));
+}
+
+TEST_CASE("engine: policy rules from Knot Resolver 5 configs", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("policy.add(policy.suffix(policy.DENY, {todname('bad.example.')}))\n"
+                "policy:add(policy.suffix(policy.FORWARD({'127.0.0.1@5300', '::1'}),"
+                " policy.todnames({'fwd.example'})))\n"
+                "policy.add(policy.all(policy.FLAGS({'NO_MINIMIZE'})))\n"
+                "policy.add(policy.pattern(policy.DROP, 'ads'))\n"
+                "policy.add(policy.suffix_common(policy.TC, {todname('a.x.')}, todname('x.')))\n"
+                "policy.add(policy.all(policy.STUB('127.0.0.1')))\n") == "");
+    CHECK(f.policy.size() == 6);
+    CHECK_THAT(f.run("policy.add(policy.all(policy.FORWARD({'not-an-ip'})))\n"),
+               Catch::Contains("not-an-ip"));
+    CHECK_THAT(f.run("policy.add(policy.all(policy.FLAGS('NO_SUCH_FLAG')))\n"),
+               Catch::Contains("NO_SUCH_FLAG"));
+    CHECK_THAT(f.run("policy.add(policy.all('DENY'))\n"), Catch::Contains("policy action"));
+    CHECK_THAT(f.run("policy.add(42)\n"), Catch::Contains("policy.add"));
+}
+
+TEST_CASE("engine: hints.root and local hints", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("hints.root({['a.root.lab.'] = '127.53.0.1', ['b.root.lab.'] = {'127.53.0.2', '::1'}})\n"
+                "hints['router.lan'] = '192.168.1.1'\n"
+                "hints.set('nas.lan 192.168.1.2')\n") == "");
+    REQUIRE(f.resolve_config.root_hints.size() == 2);
+    size_t addrs = 0;
+    for (const auto& [name, list] : f.resolve_config.root_hints) addrs += list.size();
+    CHECK(addrs == 3);
+    CHECK(f.hints.size() == 2);
+    CHECK(f.engine->eval("hints.get('router.lan')") == "{\n    '192.168.1.1',\n}");
+    CHECK_THAT(f.run("hints.root({['a.'] = 'nope'})\n"), Catch::Contains("nope"));
+    CHECK_THAT(f.run("hints.root({})\n"), Catch::Contains("no root servers"));
+}
+
+TEST_CASE("engine: cache settings", "[lua]")
+{
+    Fixture f;
+    char dir[] = "/tmp/kresd-unit-cacheXXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string uri = std::string("lmdb://") + dir;
+    CHECK(f.run("cache.open(10 * MB, '" + uri + "')\n"
+                "assert(cache.size == 10 * MB)\n"
+                "assert(cache.current_storage == '" + uri + "')\n"
+                "cache.max_ttl(3600)\ncache.min_ttl(10)\n"
+                "assert(cache.count() == 0)\n"
+                "assert(cache.backends().lmdb)\n"
+                "assert(cache.clear().count == 0)\n"
+                "cache = {size = 20 * MB}\n"
+                "assert(cache.size == 20 * MB)\n") == "");
+    REQUIRE(f.cache);
+    CHECK(f.cache->max_ttl() == 3600);
+    CHECK(f.cache->min_ttl() == 10);
+    CHECK_THAT(f.run("cache.open(10, 'lmdb:///tmp')\n"), Catch::Contains("1 MB"));
+    CHECK_THAT(f.run("cache.open(10 * MB, 'redis://x')\n"), Catch::Contains("lmdb://"));
+    CHECK_THAT(f.run("cache.min_ttl(7200)\n"), Catch::Contains("above"));
+    CHECK(f.engine->eval("mode('strict')") == "'strict'");
+    CHECK_THAT(f.engine->eval("mode('bogus')"), Catch::Contains("bogus"));
+    f.cache.reset();
+    std::filesystem::remove_all(dir);
 }

@@ -1,0 +1,275 @@
+// Cache on LMDB: keys in keys.hpp, values in codec.hpp, transactions and
+// room-making in store.hpp.
+#include "cache/cache.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "cache/codec.hpp"
+#include "cache/keys.hpp"
+#include "cache/store.hpp"
+
+namespace kresd::cache {
+
+namespace {
+
+using keys::Kind;
+using lmdb::to_span;
+using lmdb::to_val;
+
+// No RRset from a DNS message (at most 65535 bytes) comes near this; larger
+// values would need long runs of contiguous free pages in the map.
+constexpr size_t kMaxValue = 128 * 1024;
+
+// Length of the wire name at the start of `s`, or 0 when there is none.
+size_t name_len(std::span<const uint8_t> s) {
+    size_t pos = 0;
+    while (pos < s.size() && pos <= 255) {
+        const uint8_t len = s[pos];
+        if (len == 0) return pos + 1;
+        if (len > 63) return 0;
+        pos += 1 + len;
+    }
+    return 0;
+}
+
+// MINIMUM of an SOA rdata (MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM),
+// or nothing when the rdata is not exactly that.
+std::optional<uint32_t> soa_minimum(std::span<const uint8_t> rdata) {
+    const size_t m = name_len(rdata);
+    if (m == 0) return std::nullopt;
+    const size_t r = name_len(rdata.subspan(m));
+    if (r == 0 || rdata.size() != m + r + 20) return std::nullopt;
+    const auto p = rdata.last(4);
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// Remaining TTL of a live entry; never above the TTL it was stored with
+// (the wall clock may have gone back).
+uint32_t remaining(const codec::Header& h, uint64_t now) {
+    return static_cast<uint32_t>(std::min<uint64_t>(h.expire - now, h.ttl));
+}
+
+// What a lookup of one key found.
+enum class Found { none, live, expired, corrupt };
+
+class LmdbCache final : public Cache {
+  public:
+    LmdbCache(std::string dir, std::shared_ptr<Store> store)
+        : dir_(std::move(dir)), store_(std::move(store)) {}
+
+    const std::string& dir() const override { return dir_; }
+    uint64_t map_size() const override { return store_->env().map_size(); }
+
+    void set_ttl_bounds(uint32_t min_ttl, uint32_t max_ttl) override {
+        min_ttl_ = min_ttl;
+        max_ttl_ = max_ttl;
+    }
+    uint32_t min_ttl() const override { return min_ttl_; }
+    uint32_t max_ttl() const override { return max_ttl_; }
+
+    bool put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
+                   const std::vector<std::span<const uint8_t>>& rdatas, Rank rank,
+                   uint64_t now) override;
+    std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
+                                   uint64_t now) override;
+    bool put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
+                      std::span<const uint8_t> soa_owner, std::span<const uint8_t> soa_rdata,
+                      uint32_t ttl, uint64_t now) override;
+    std::optional<Negative> get_negative(std::span<const uint8_t> owner, uint16_t type,
+                                         uint64_t now) override;
+    uint64_t clear(std::span<const uint8_t> name) override;
+    uint64_t count() override { return store_->entries(); }
+    Stats stats() override;
+
+  private:
+    uint32_t bound(uint32_t ttl) const { return std::min(std::max(ttl, min_ttl_), max_ttl_); }
+    // Looks `key` up in `txn`; on Found::live, `d` views the value.
+    Found lookup(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t type, uint64_t now,
+                 codec::Decoded& d);
+    // Deletes the value under `key` if it is (still) corrupt.
+    void drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uint64_t now);
+    // Stores buf_ under `key` (write path shared by the puts).
+    bool write_value(const keys::Key& key, uint64_t now, Rank rank, bool check_rank,
+                     bool clear_negatives, uint16_t type);
+
+    std::string dir_;
+    std::shared_ptr<Store> store_;
+    uint32_t min_ttl_ = kDefaultMinTtl, max_ttl_ = kDefaultMaxTtl;
+    Stats counters_;
+    std::vector<uint8_t> buf_; // encoded value, reused
+};
+
+Found LmdbCache::lookup(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t type, uint64_t now,
+                        codec::Decoded& d) {
+    MDB_val k = to_val(key.view()), v{};
+    if (mdb_get(txn, store_->dbi(), &k, &v) != MDB_SUCCESS) return Found::none;
+    if (!codec::decode(to_span(v), d) || d.h.kind != kind || d.h.type != type)
+        return Found::corrupt;
+    return d.h.expire > now ? Found::live : Found::expired;
+}
+
+void LmdbCache::drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uint64_t now) {
+    store_->write(now, [&](MDB_txn* txn) {
+        codec::Decoded d;
+        if (lookup(txn, key, kind, type, now, d) != Found::corrupt) return MDB_SUCCESS;
+        MDB_val k = to_val(key.view());
+        const int rc = mdb_del(txn, store_->dbi(), &k, nullptr);
+        return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+    });
+}
+
+bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, bool check_rank,
+                            bool clear_negatives, uint16_t type) {
+    bool stored = false;
+    const int rc = store_->write(
+        now,
+        [&](MDB_txn* txn) {
+            stored = false;
+            const MDB_dbi dbi = store_->dbi();
+            if (check_rank) {
+                codec::Decoded d;
+                if (lookup(txn, key, Kind::rrset, type, now, d) == Found::live &&
+                    d.h.rank > static_cast<uint8_t>(rank))
+                    return MDB_SUCCESS; // keep the better data
+            }
+            MDB_val k = to_val(key.view()), v = to_val(buf_);
+            int r = mdb_put(txn, dbi, &k, &v, 0);
+            if (r != MDB_SUCCESS) return r;
+            if (clear_negatives) {
+                for (auto [kind, t] : {std::pair{Kind::nodata, type}, {Kind::nxdomain, 0}}) {
+                    keys::Key neg = key;
+                    keys::retag(neg, kind, static_cast<uint16_t>(t));
+                    MDB_val nk = to_val(neg.view());
+                    r = mdb_del(txn, dbi, &nk, nullptr);
+                    if (r != MDB_SUCCESS && r != MDB_NOTFOUND) return r;
+                }
+            }
+            stored = true;
+            return MDB_SUCCESS;
+        },
+        &counters_.evictions, key.len + buf_.size());
+    if (rc != MDB_SUCCESS) return false;
+    if (stored) ++counters_.inserts;
+    return stored;
+}
+
+bool LmdbCache::put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
+                          const std::vector<std::span<const uint8_t>>& rdatas, Rank rank,
+                          uint64_t now) {
+    keys::Key key;
+    if (!keys::make_key(owner, Kind::rrset, type, key)) return false;
+    const uint8_t r = static_cast<uint8_t>(rank);
+    if (r < static_cast<uint8_t>(Rank::glue) || r > static_cast<uint8_t>(Rank::auth_answer))
+        return false;
+    ttl = bound(ttl);
+    const codec::Header h{Kind::rrset, r, now + ttl, ttl, type};
+    if (!codec::encode_rrset(h, rdatas, buf_) || buf_.size() > kMaxValue) return false;
+    return write_value(key, now, rank, true, rank >= Rank::auth_authority, type);
+}
+
+std::optional<RRset> LmdbCache::get_rrset(std::span<const uint8_t> owner, uint16_t type,
+                                          uint64_t now) {
+    keys::Key key;
+    if (!keys::make_key(owner, Kind::rrset, type, key)) {
+        ++counters_.misses;
+        return std::nullopt;
+    }
+    std::optional<RRset> out;
+    Found found = Found::none;
+    store_->read([&](MDB_txn* txn) {
+        codec::Decoded d;
+        found = lookup(txn, key, Kind::rrset, type, now, d);
+        if (found != Found::live) return MDB_SUCCESS;
+        RRset rr;
+        rr.type = type;
+        rr.ttl = remaining(d.h, now);
+        rr.rank = static_cast<Rank>(d.h.rank);
+        rr.rdatas.reserve(d.rdata_count);
+        codec::RdataIter it(d);
+        for (std::span<const uint8_t> rd; it.next(rd);)
+            rr.rdatas.emplace_back(rd.begin(), rd.end());
+        out = std::move(rr);
+        return MDB_SUCCESS;
+    });
+    if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
+    ++(out ? counters_.hits : counters_.misses);
+    return out;
+}
+
+bool LmdbCache::put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
+                             std::span<const uint8_t> soa_owner, std::span<const uint8_t> soa_rdata,
+                             uint32_t ttl, uint64_t now) {
+    const Kind kind = nxdomain ? Kind::nxdomain : Kind::nodata;
+    const uint16_t ktype = nxdomain ? 0 : type;
+    keys::Key key;
+    if (!keys::make_key(owner, kind, ktype, key)) return false;
+    std::array<uint8_t, 255> lowered{};
+    std::span<const uint8_t> soa_lc;
+    if (!soa_owner.empty()) {
+        if (!keys::valid_name(soa_owner)) return false;
+        keys::lower_name(soa_owner, lowered);
+        soa_lc = std::span<const uint8_t>(lowered.data(), soa_owner.size());
+    }
+    if (const auto minimum = soa_minimum(soa_rdata)) ttl = std::min(ttl, *minimum);
+    ttl = bound(ttl);
+    const codec::Header h{kind, 0, now + ttl, ttl, ktype};
+    if (!codec::encode_negative(h, soa_lc, soa_rdata, buf_)) return false;
+    return write_value(key, now, Rank::glue, false, false, ktype);
+}
+
+std::optional<Negative> LmdbCache::get_negative(std::span<const uint8_t> owner, uint16_t type,
+                                                uint64_t now) {
+    keys::Key nx;
+    if (!keys::make_key(owner, Kind::nxdomain, 0, nx)) {
+        ++counters_.misses;
+        return std::nullopt;
+    }
+    keys::Key nodata = nx;
+    keys::retag(nodata, Kind::nodata, type);
+    std::optional<Negative> out;
+    Found f_nx = Found::none, f_nd = Found::none;
+    store_->read([&](MDB_txn* txn) {
+        codec::Decoded d;
+        f_nx = lookup(txn, nx, Kind::nxdomain, 0, now, d);
+        if (f_nx != Found::live) {
+            f_nd = lookup(txn, nodata, Kind::nodata, type, now, d);
+            if (f_nd != Found::live) return MDB_SUCCESS;
+        }
+        Negative n;
+        n.nxdomain = f_nx == Found::live;
+        n.ttl = remaining(d.h, now);
+        n.soa_owner.assign(d.soa_owner.begin(), d.soa_owner.end());
+        n.soa_rdata.assign(d.soa_rdata.begin(), d.soa_rdata.end());
+        out = std::move(n);
+        return MDB_SUCCESS;
+    });
+    if (f_nx == Found::corrupt) drop_corrupt(nx, Kind::nxdomain, 0, now);
+    if (f_nd == Found::corrupt) drop_corrupt(nodata, Kind::nodata, type, now);
+    ++(out ? counters_.hits : counters_.misses);
+    return out;
+}
+
+uint64_t LmdbCache::clear(std::span<const uint8_t> name) {
+    ++counters_.clears;
+    if (name.empty() || (name.size() == 1 && name[0] == 0)) return store_->drop_all();
+    keys::Key prefix;
+    if (!keys::name_prefix(name, prefix)) return 0;
+    return store_->delete_where(prefix.view(), nullptr);
+}
+
+Stats LmdbCache::stats() {
+    Stats s = counters_;
+    s.entries = store_->entries();
+    s.map_size = store_->env().map_size();
+    s.used = store_->used_bytes();
+    return s;
+}
+
+} // namespace
+
+std::unique_ptr<Cache> Cache::open(const std::string& dir, uint64_t map_size) {
+    return std::make_unique<LmdbCache>(dir, Store::acquire(dir, map_size));
+}
+
+} // namespace kresd::cache

@@ -1,0 +1,135 @@
+// The record cache: one LMDB environment per cache directory, shared by
+// every instance (process) that opens the same directory.
+//
+// Contract:
+//  * open() creates <dir>/data.mdb and lock.mdb when missing; every instance
+//    opens the same files; LMDB's own locking makes concurrent readers and
+//    writers in several processes safe. Write transactions are short (one
+//    RRset or one negative entry, or a small batch) and never held across
+//    I/O. A process killed in the middle of a write leaves the previous
+//    committed state (LMDB is copy-on-write).
+//  * Expiry is wall-clock time (seconds since the epoch, passed in as
+//    `now`), so entries outlive processes and reboots; TTLs come back aged.
+//  * Trust ranks (RFC 2181 5.4.1): data of a lower rank never replaces
+//    unexpired data of a higher rank (glue never overrides an
+//    authoritative answer).
+//  * A full map never fails a query: a put that hits MDB_MAP_FULL evicts
+//    (expired entries first, then those closest to expiry) and retries; it
+//    never wipes everything. Eviction starts a little before the map is
+//    full (when less than ~1/16 of it is free), because LMDB needs free
+//    pages even to delete. Errors other than that are returned as false
+//    and logged by the caller; reads that fail behave as misses.
+//  * Names are given in wire form, any case; they are stored lower-cased,
+//    keyed so that all names below a zone are adjacent (labels reversed),
+//    which makes clear(name) a range delete.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace kresd::cache {
+
+struct CacheError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Higher is more trustworthy.
+enum class Rank : uint8_t {
+    glue = 1,           // additional section of a referral
+    nonauth = 2,        // non-authoritative answer, NS of a referral
+    auth_authority = 3, // authority section of an authoritative answer
+    auth_answer = 4,    // answer section of an authoritative answer
+};
+
+struct RRset {
+    uint16_t type = 0;
+    uint32_t ttl = 0; // remaining, aged to `now`
+    Rank rank = Rank::glue;
+    std::vector<std::vector<uint8_t>> rdatas; // each in wire form, names uncompressed
+};
+
+struct Negative {
+    bool nxdomain = false;          // else NODATA for the type asked
+    uint32_t ttl = 0;               // remaining
+    std::vector<uint8_t> soa_owner; // wire
+    std::vector<uint8_t> soa_rdata; // wire, uncompressed
+};
+
+struct Stats {
+    // hits/misses: get_rrset() and get_negative() calls that found / did not
+    // find unexpired data; inserts: successful puts; evictions: entries
+    // deleted to make room; clears: clear() calls.
+    uint64_t hits = 0, misses = 0, inserts = 0, evictions = 0, clears = 0;
+    uint64_t entries = 0;  // from LMDB
+    uint64_t map_size = 0; // bytes
+    uint64_t used = 0;     // bytes in use (branch+leaf+overflow pages * page size)
+};
+
+inline constexpr uint32_t kDefaultMinTtl = 5;             // seconds
+inline constexpr uint32_t kDefaultMaxTtl = 6 * 24 * 3600; // 6 days
+
+class Cache {
+  public:
+    // Throws CacheError with a one-line message (naming the directory).
+    // The directory is created when missing. A new environment gets
+    // `map_size` bytes (page-rounded, at least 1 MiB); an existing one
+    // keeps its map when that is larger. Several Caches opened on one
+    // directory in one process share one LMDB environment (LMDB forbids
+    // opening it twice); each keeps its own counters and TTL bounds. In a
+    // fork()ed child, open the cache anew; do not use the parent's objects.
+    // Destroying the last Cache of a directory flushes it to disk.
+    static std::unique_ptr<Cache> open(const std::string& dir, uint64_t map_size);
+    virtual ~Cache() = default;
+
+    virtual const std::string& dir() const = 0;
+    // The current map, bytes: grows when another process opened the
+    // directory with a larger size (adopted on the next transaction).
+    virtual uint64_t map_size() const = 0;
+
+    // TTL bounds applied on insertion (cache.min_ttl / cache.max_ttl).
+    // Should max_ttl be below min_ttl, max_ttl wins.
+    virtual void set_ttl_bounds(uint32_t min_ttl, uint32_t max_ttl) = 0;
+    // The bounds in force (Knot Resolver's defaults until set).
+    virtual uint32_t min_ttl() const { return kDefaultMinTtl; }
+    virtual uint32_t max_ttl() const { return kDefaultMaxTtl; }
+
+    // Positive data. Returns false when not stored (an unexpired entry of a
+    // higher rank exists, no rdatas, a malformed owner, an RRset over 128 KiB
+    // encoded, or an LMDB error).
+    // Storing with rank auth_authority or higher also removes a NODATA for
+    // (owner, type) and an NXDOMAIN for owner: the name has data now.
+    virtual bool put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
+                           const std::vector<std::span<const uint8_t>>& rdatas, Rank rank,
+                           uint64_t now) = 0;
+    // Unexpired data only.
+    virtual std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
+                                           uint64_t now) = 0;
+
+    // Negative answers (RFC 2308): NXDOMAIN covers every type of the name;
+    // NODATA covers one type. TTL = min(SOA TTL, SOA MINIMUM), bounded:
+    // `ttl` is the SOA's TTL; when soa_rdata is a well-formed SOA rdata its
+    // MINIMUM field caps it. soa_owner may be empty (stored as such),
+    // otherwise it must be a wire name; it comes back lower-cased. A lookup
+    // finds an NXDOMAIN of the name first, else a NODATA of (name, type).
+    virtual bool put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
+                              std::span<const uint8_t> soa_owner,
+                              std::span<const uint8_t> soa_rdata, uint32_t ttl, uint64_t now) = 0;
+    virtual std::optional<Negative> get_negative(std::span<const uint8_t> owner, uint16_t type,
+                                                 uint64_t now) = 0;
+
+    // Removes everything (name empty, or the root name) or the name and
+    // everything below it (a range delete, in short transactions).
+    // Returns how many entries went; 0 for a malformed name.
+    virtual uint64_t clear(std::span<const uint8_t> name) = 0;
+    virtual uint64_t count() = 0;
+    // Counters are this object's (per process, since each process opens its
+    // own); entries/map_size/used are the shared database's.
+    virtual Stats stats() = 0;
+};
+
+} // namespace kresd::cache

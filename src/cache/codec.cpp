@@ -1,0 +1,193 @@
+#include "cache/codec.hpp"
+
+namespace kresd::cache::codec {
+
+namespace {
+
+void put_u8(std::vector<uint8_t>& out, uint8_t v) {
+    out.push_back(v);
+}
+void put_u16(std::vector<uint8_t>& out, uint16_t v) {
+    out.push_back(static_cast<uint8_t>(v));
+    out.push_back(static_cast<uint8_t>(v >> 8));
+}
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+        out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+void put_u64(std::vector<uint8_t>& out, uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+        out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+void put_bytes(std::vector<uint8_t>& out, std::span<const uint8_t> b) {
+    out.insert(out.end(), b.begin(), b.end());
+}
+
+// Bounds-checked little-endian reader over a span.
+class Reader {
+  public:
+    explicit Reader(std::span<const uint8_t> s) : s_(s) {}
+    bool u8(uint8_t& v) {
+        if (left() < 1) return false;
+        v = s_[pos_++];
+        return true;
+    }
+    bool u16(uint16_t& v) {
+        if (left() < 2) return false;
+        v = static_cast<uint16_t>(s_[pos_] | (s_[pos_ + 1] << 8));
+        pos_ += 2;
+        return true;
+    }
+    bool u32(uint32_t& v) {
+        if (left() < 4) return false;
+        v = 0;
+        for (int i = 0; i < 4; ++i)
+            v |= static_cast<uint32_t>(s_[pos_ + i]) << (8 * i);
+        pos_ += 4;
+        return true;
+    }
+    bool u64(uint64_t& v) {
+        if (left() < 8) return false;
+        v = 0;
+        for (int i = 0; i < 8; ++i)
+            v |= static_cast<uint64_t>(s_[pos_ + i]) << (8 * i);
+        pos_ += 8;
+        return true;
+    }
+    bool bytes(size_t n, std::span<const uint8_t>& out) {
+        if (left() < n) return false;
+        out = s_.subspan(pos_, n);
+        pos_ += n;
+        return true;
+    }
+    size_t left() const { return s_.size() - pos_; }
+    size_t pos() const { return pos_; }
+
+  private:
+    std::span<const uint8_t> s_;
+    size_t pos_ = 0;
+};
+
+void put_header(const Header& h, std::vector<uint8_t>& out) {
+    out.clear();
+    put_u8(out, kVersion);
+    put_u8(out, static_cast<uint8_t>(h.kind));
+    put_u8(out, h.rank);
+    put_u8(out, 0); // flags
+    put_u64(out, h.expire);
+    put_u32(out, h.ttl);
+    put_u16(out, h.type);
+}
+
+void finish(std::vector<uint8_t>& out) {
+    put_u32(out, checksum(out));
+}
+
+bool known_kind(uint8_t k) {
+    return k == static_cast<uint8_t>(keys::Kind::rrset) ||
+           k == static_cast<uint8_t>(keys::Kind::nodata) ||
+           k == static_cast<uint8_t>(keys::Kind::nxdomain);
+}
+
+} // namespace
+
+uint32_t checksum(std::span<const uint8_t> bytes) {
+    uint32_t h = 2166136261u;
+    for (uint8_t b : bytes) {
+        h ^= b;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+bool encode_rrset(const Header& h, const std::vector<std::span<const uint8_t>>& rdatas,
+                  std::vector<uint8_t>& out) {
+    if (rdatas.empty() || rdatas.size() > 0xffff) return false;
+    size_t total = kHeaderSize + 2 + kChecksumSize;
+    for (const auto& rd : rdatas) {
+        if (rd.size() > 0xffff) return false;
+        total += 2 + rd.size();
+    }
+    Header hh = h;
+    hh.kind = keys::Kind::rrset;
+    out.reserve(total);
+    put_header(hh, out);
+    put_u16(out, static_cast<uint16_t>(rdatas.size()));
+    for (const auto& rd : rdatas) {
+        put_u16(out, static_cast<uint16_t>(rd.size()));
+        put_bytes(out, rd);
+    }
+    finish(out);
+    return true;
+}
+
+bool encode_negative(const Header& h, std::span<const uint8_t> soa_owner,
+                     std::span<const uint8_t> soa_rdata, std::vector<uint8_t>& out) {
+    if (h.kind == keys::Kind::rrset) return false;
+    if (!soa_owner.empty() && !keys::valid_name(soa_owner)) return false;
+    if (soa_rdata.size() > 0xffff) return false;
+    out.reserve(kHeaderSize + 1 + soa_owner.size() + 2 + soa_rdata.size() + kChecksumSize);
+    put_header(h, out);
+    put_u8(out, static_cast<uint8_t>(soa_owner.size()));
+    put_bytes(out, soa_owner);
+    put_u16(out, static_cast<uint16_t>(soa_rdata.size()));
+    put_bytes(out, soa_rdata);
+    finish(out);
+    return true;
+}
+
+bool decode(std::span<const uint8_t> value, Decoded& out) {
+    if (value.size() < kHeaderSize + kChecksumSize) return false;
+    const auto body = value.first(value.size() - kChecksumSize);
+    Reader tail(value.last(kChecksumSize));
+    uint32_t sum = 0;
+    if (!tail.u32(sum) || sum != checksum(body)) return false;
+
+    Reader r(body);
+    uint8_t version = 0, kind = 0, rank = 0, flags = 0;
+    Header h;
+    if (!r.u8(version) || !r.u8(kind) || !r.u8(rank) || !r.u8(flags) || !r.u64(h.expire) ||
+        !r.u32(h.ttl) || !r.u16(h.type))
+        return false;
+    if (version != kVersion || flags != 0 || !known_kind(kind)) return false;
+    h.kind = static_cast<keys::Kind>(kind);
+    h.rank = rank;
+    out = Decoded{};
+    out.h = h;
+
+    if (h.kind == keys::Kind::rrset) {
+        if (rank < 1 || rank > 4) return false;
+        if (!r.u16(out.rdata_count) || out.rdata_count == 0) return false;
+        const size_t list_start = r.pos();
+        for (unsigned i = 0; i < out.rdata_count; ++i) {
+            uint16_t len = 0;
+            std::span<const uint8_t> rd;
+            if (!r.u16(len) || !r.bytes(len, rd)) return false;
+        }
+        out.rdata_list = body.subspan(list_start, r.pos() - list_start);
+    } else {
+        if (rank != 0) return false;
+        if (h.kind == keys::Kind::nxdomain && h.type != 0) return false;
+        uint8_t olen = 0;
+        uint16_t rlen = 0;
+        if (!r.u8(olen) || !r.bytes(olen, out.soa_owner)) return false;
+        if (olen != 0 && !keys::valid_name(out.soa_owner)) return false;
+        if (!r.u16(rlen) || !r.bytes(rlen, out.soa_rdata)) return false;
+    }
+    return r.left() == 0;
+}
+
+bool RdataIter::next(std::span<const uint8_t>& rdata) {
+    if (left_ == 0) return false;
+    Reader r(rest_);
+    uint16_t len = 0;
+    if (!r.u16(len) || !r.bytes(len, rdata)) {
+        left_ = 0;
+        return false;
+    }
+    rest_ = rest_.subspan(r.pos());
+    --left_;
+    return true;
+}
+
+} // namespace kresd::cache::codec

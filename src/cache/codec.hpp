@@ -1,0 +1,82 @@
+// The layout of cache values (private to src/cache).
+//
+// Every value, little-endian:
+//
+//     off  size  field
+//       0     1  format version (kVersion)
+//       1     1  kind: 'R' RRset, 'N' NODATA, 'X' NXDOMAIN (keys::Kind)
+//       2     1  rank (Rank for 'R', 1..4; 0 for negative entries)
+//       3     1  flags, reserved, 0
+//       4     8  expiry: absolute wall-clock seconds since the epoch
+//      12     4  TTL as stored (already bounded by min/max TTL)
+//      16     2  RR type ('R', 'N'); 0 for 'X'
+//      18     …  payload
+//     end-4   4  FNV-1a 32 of every byte before it
+//
+//   payload 'R':      u16 count (>= 1), then count times: u16 length, rdata
+//   payload 'N'/'X':  u8 length, SOA owner (empty or one wire name),
+//                     u16 length, SOA rdata
+//
+// decode() checks everything: version, kind, rank, every length against the
+// bytes that are there, that the payload ends exactly at the checksum, and
+// the checksum. A value that fails any check is corrupt: the cache treats it
+// as a miss and deletes it. No truncation of a valid value decodes (the
+// format is prefix-free and lengths are exact), so a torn or shortened value
+// can never be mistaken for data.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "cache/keys.hpp"
+
+namespace kresd::cache::codec {
+
+inline constexpr uint8_t kVersion = 1;
+inline constexpr size_t kHeaderSize = 18;
+inline constexpr size_t kChecksumSize = 4;
+
+struct Header {
+    keys::Kind kind = keys::Kind::rrset;
+    uint8_t rank = 0;
+    uint64_t expire = 0; // absolute, wall-clock seconds
+    uint32_t ttl = 0;    // as stored
+    uint16_t type = 0;
+};
+
+// A decoded value. The spans point into the value given to decode() and
+// live as long as it does (for LMDB: until the transaction ends).
+struct Decoded {
+    Header h;
+    uint16_t rdata_count = 0;            // 'R'
+    std::span<const uint8_t> rdata_list; // 'R': the count's (length, rdata) pairs
+    std::span<const uint8_t> soa_owner;  // 'N', 'X'
+    std::span<const uint8_t> soa_rdata;  // 'N', 'X'
+};
+
+// Encoders replace `out`. They return false when the data cannot be
+// represented (no rdatas, more than 65535 of them, an rdata over 65535
+// bytes, an SOA owner that is not a wire name).
+bool encode_rrset(const Header& h, const std::vector<std::span<const uint8_t>>& rdatas,
+                  std::vector<uint8_t>& out);
+bool encode_negative(const Header& h, std::span<const uint8_t> soa_owner,
+                     std::span<const uint8_t> soa_rdata, std::vector<uint8_t>& out);
+
+// False for anything corrupt (see above). Never reads outside `value`.
+bool decode(std::span<const uint8_t> value, Decoded& out);
+
+// Walks the rdatas of a successfully decoded 'R' value.
+class RdataIter {
+  public:
+    explicit RdataIter(const Decoded& d) : rest_(d.rdata_list), left_(d.rdata_count) {}
+    bool next(std::span<const uint8_t>& rdata);
+
+  private:
+    std::span<const uint8_t> rest_;
+    uint16_t left_;
+};
+
+uint32_t checksum(std::span<const uint8_t> bytes);
+
+} // namespace kresd::cache::codec

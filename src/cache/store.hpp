@@ -1,0 +1,124 @@
+// The LMDB store behind Cache (private to src/cache): transactions, making
+// room when the map is full, range deletes.
+//
+// One Store per (cache directory, process). acquire() hands out the same
+// Store to every Cache opened on one directory in one process, because
+// LMDB forbids opening one environment twice in a process. The registry
+// behind it is the one piece of process-wide state in the cache; entries
+// are keyed by the directory's device and inode and by the PID, so a
+// fork()ed child opening the directory gets its own environment.
+//
+// Single-threaded use only. Calls do not nest: a read or write callback
+// must not call back into the Store.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "cache/lmdb.hpp"
+
+namespace kresd::cache {
+
+class Store {
+  public:
+    // Throws CacheError. The map grows to `map_size` if it is smaller.
+    static std::shared_ptr<Store> acquire(const std::string& dir, uint64_t map_size);
+
+    Store(const std::string& dir, uint64_t map_size); // use acquire()
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    lmdb::Env& env() { return env_; }
+    MDB_dbi dbi() const { return env_.dbi(); }
+
+    // Runs fn(MDB_txn*) -> int on a read snapshot (one reader slot kept per
+    // Store, reset between reads). Returns fn's result or the begin error.
+    template <class F> int read(F&& fn) {
+        int rc = begin_read();
+        if (rc != MDB_SUCCESS) return rc;
+        rc = fn(reader_.get());
+        reader_.reset();
+        return rc;
+    }
+
+    // Runs fn(MDB_txn*) -> int in a write transaction and commits when it
+    // returns MDB_SUCCESS. On MDB_MAP_FULL (from fn or the commit) it makes
+    // room (make_room) and runs fn again, at most kMaxRetries times; fn must
+    // therefore decide from what it reads in the transaction. `evicted`
+    // (optional) gets the number of entries evicted on the way.
+    //
+    // With `adds` > 0 (the bytes the write adds), the write first checks
+    // the headroom: when the pages holding data plus those `adds` bytes
+    // leave less than a reserve of the map free (1/16, at least 32 pages,
+    // at most a quarter of a small map), it makes room before writing. LMDB
+    // cannot even delete once every page is taken (a delete copies pages
+    // too), so eviction must start before the map is truly full. The last
+    // attempt skips the check.
+    static constexpr int kMaxRetries = 3;
+    template <class F>
+    int write(uint64_t now, F&& fn, uint64_t* evicted = nullptr, size_t adds = 0) {
+        for (int attempt = 0;; ++attempt) {
+            lmdb::Txn txn;
+            int rc = txn.begin(env_, false);
+            if (rc == MDB_SUCCESS && adds > 0 && attempt < kMaxRetries &&
+                !has_headroom(txn.get(), adds))
+                rc = MDB_MAP_FULL;
+            if (rc == MDB_SUCCESS) rc = fn(txn.get());
+            if (rc == MDB_SUCCESS) rc = txn.commit();
+            txn.abort();
+            if (rc != MDB_MAP_FULL || attempt == kMaxRetries) return rc;
+            const uint64_t n = make_room(now);
+            if (evicted != nullptr) *evicted += n;
+        }
+    }
+
+    // MDB_MAP_FULL: first adopt a larger map another process may have set;
+    // if there is none, evict(now). Then two small commits, so that pages
+    // freed by the last eviction commit become reusable (LMDB reuses pages
+    // freed by transactions older than the previous one). Returns evictions.
+    uint64_t make_room(uint64_t now);
+
+    // Eviction, never of everything: deletes expired and corrupt entries;
+    // when those are fewer than a quarter of all entries, also the live
+    // entries closest to expiry until about a quarter is gone (the cut is
+    // estimated from a reservoir sample of expiry times taken in a read
+    // scan). Deletes in small committed chunks. Returns the count deleted.
+    uint64_t evict(uint64_t now);
+
+    using Pred = std::function<bool(std::span<const uint8_t> key, std::span<const uint8_t> val)>;
+    // Deletes entries whose key starts with `prefix` (empty: all) and for
+    // which pred holds (null: all), in committed chunks; never the format
+    // marker. On MDB_MAP_FULL the chunk is halved and tried again. Returns
+    // how many went.
+    uint64_t delete_where(std::span<const uint8_t> prefix, const Pred& pred);
+
+    // Empties the database (mdb_drop) and writes the format marker back in
+    // the same transaction. Returns the number of entries removed.
+    uint64_t drop_all();
+
+    // Entries, the format marker not counted.
+    uint64_t entries();
+    // Bytes in pages holding the database (branch + leaf + overflow).
+    uint64_t used_bytes();
+
+    // Whether `adds` more bytes leave more free pages than the reserve
+    // (see write()).
+    bool has_headroom(MDB_txn* txn, size_t adds);
+
+  private:
+    int begin_read();
+    // Writes the format marker; a database without it (or with another
+    // version) is from another format and is emptied first.
+    void ensure_format(uint64_t now);
+    // Rewrites the format marker: a small commit (persists our map size;
+    // moves LMDB's page-reuse horizon on).
+    void touch();
+
+    lmdb::Env env_;
+    lmdb::Txn reader_;
+};
+
+} // namespace kresd::cache

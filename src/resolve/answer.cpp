@@ -1,0 +1,98 @@
+// Cache writes of what a reply taught us, and the answer for the client
+// (RFC 1034 4.3.2 / RFC 2308 for its shape, RFC 8914 for the error code).
+#include <algorithm>
+
+#include "resolve/names.hpp"
+#include "resolve/request_impl.hpp"
+
+namespace kresd::resolve {
+
+bool Request::Impl::cache_enabled() const
+{
+    return res.cache() != nullptr && !opts.no_cache;
+}
+
+// One RRset (same owner, type and class). RFC 2181 5.2: its TTL is the
+// smallest of its records'.
+void Request::Impl::cache_rrset(const std::vector<Record>& rrs, cache::Rank rank)
+{
+    if (!cache_enabled() || rrs.empty())
+        return;
+    uint32_t ttl = UINT32_MAX;
+    std::vector<std::span<const uint8_t>> rdatas;
+    rdatas.reserve(rrs.size());
+    for (const Record& r : rrs) {
+        ttl = std::min(ttl, r.ttl);
+        rdatas.emplace_back(r.rdata);
+    }
+    const Record& first = rrs.front();
+    res.cache()->put_rrset(first.owner.view(), first.type, ttl, rdatas, rank, now_s());
+}
+
+// CNAME and DNAME RRsets hold exactly one record each (RFC 1034 3.6.2,
+// RFC 6672 2.4); a synthesised CNAME is cached like any other, with the
+// DNAME's TTL.
+void Request::Impl::cache_chain(const std::vector<Record>& chain, cache::Rank rank)
+{
+    for (const Record& r : chain)
+        cache_rrset({r}, rank);
+}
+
+void Request::Impl::append(std::vector<AnswerRr>& to, const std::vector<Record>& from) const
+{
+    const uint64_t now = now_s();
+    // RFC 2181 5.2: one TTL for the whole RRset, the smallest.
+    for (const Record& r : from) {
+        uint32_t ttl = r.ttl;
+        for (const Record& o : from) {
+            if (o.type == r.type && names::equal(o.owner, r.owner))
+                ttl = std::min(ttl, o.ttl);
+        }
+        to.push_back({r.owner, r.type, r.klass, ttl, now, r.rdata});
+    }
+}
+
+// Answer section: the chain then the final RRset; authority: the SOA of a
+// negative answer (RFC 2308 3); nothing else (minimal responses). AA is
+// clear: we are not the authority. TTLs are aged to now.
+void Request::Impl::write_answer(dns::ResponseBuilder& out) const
+{
+    out.set_aa(false);
+    if (!finished || goals.front().outcome == Outcome::failed ||
+        goals.front().outcome == Outcome::none) {
+        out.set_rcode(dns::rcode::SERVFAIL);
+        if (ede_code) {
+            // RFC 8914 2: INFO-CODE, then EXTRA-TEXT (UTF-8, not terminated).
+            std::vector<uint8_t> data{static_cast<uint8_t>(*ede_code >> 8),
+                                      static_cast<uint8_t>(*ede_code)};
+            const size_t text_len = std::min<size_t>(ede_text.size(), ede_reserve() - 6);
+            data.insert(data.end(), ede_text.begin(), ede_text.begin() + text_len);
+            out.add_option(dns::edns_opt::EDE, data); // fails harmlessly without room
+        }
+        return;
+    }
+    const Goal& g = goals.front();
+    out.set_rcode(rcode);
+    const uint64_t now = now_s();
+    auto aged = [now](const AnswerRr& rr) {
+        const uint64_t age = now > rr.at_wall_s ? now - rr.at_wall_s : 0;
+        return rr.ttl > age ? static_cast<uint32_t>(rr.ttl - age) : 0u;
+    };
+    for (const auto* section : {&g.chain, &g.final_rrs}) {
+        for (const AnswerRr& rr : *section) {
+            if (!out.add_rr(dns::Section::answer, rr.owner.view(), rr.type, rr.klass, aged(rr),
+                            rr.rdata)) {
+                out.set_tc(true);
+                return;
+            }
+        }
+    }
+    if (g.outcome == Outcome::negative && g.soa) {
+        const AnswerRr& soa = *g.soa;
+        if (!out.add_rr(dns::Section::authority, soa.owner.view(), soa.type, soa.klass,
+                        aged(soa), soa.rdata))
+            out.set_tc(true);
+    }
+}
+
+} // namespace kresd::resolve

@@ -1,0 +1,190 @@
+// The resolution core: from a client's question to an answer, with no
+// sockets, no event loop and no Lua. Whoever drives it (the daemon, or a
+// unit test with scripted replies and a simulated clock) follows one loop:
+//
+//     Request req(resolver, query, options);
+//     Outgoing out;
+//     while (req.produce(out) == Step::send) {
+//         send out.wire to out.to over out.proto, wait at most out.timeout_ms;
+//         reply arrived ? req.consume(bytes, from, proto) : req.timeout();
+//     }
+//     req.write_answer(builder);   // Step::done: the answer is ready
+//
+// One upstream query is outstanding at a time per request. consume() drops
+// (returns false, changes nothing) replies whose ID, question or source do
+// not match the outstanding query; the driver then keeps waiting for the
+// real one until the timeout.
+//
+// Outgoing::wire is the bare DNS message: over TCP the driver adds the
+// two-byte length prefix (RFC 7766 8) and hands consume() the message
+// without it. A connection that fails or closes counts as a timeout().
+// Calling produce() again while a query is outstanding returns that same
+// query. consume() and timeout() do nothing once the request is done.
+//
+// The Resolver holds what requests share: the cache, the root hints, the
+// per-address RTT estimates, the configuration and the limits. It outlives
+// its requests. Everything here is single-threaded.
+//
+// What a request does (request_impl.hpp has the state machine): the cache
+// first (positive RRsets of rank nonauth or better, cached CNAMEs, negative
+// entries); else iteration from the closest cached zone cut or the root
+// hints, or, with RequestOptions::forward, the full question with RD=1 to
+// the forward targets. Queries carry EDNS0 (Config::edns_size, no DO yet)
+// and a fresh random ID; QNAME minimisation (RFC 9156) asks each zone for
+// one more label with QTYPE NS (as Knot Resolver does), at most 10 times
+// per name, and falls back to the full name when a zone answers a
+// minimised query with NXDOMAIN, FORMERR, NOTIMP, REFUSED or SERVFAIL.
+// Only records inside the bailiwick of the servers asked are used or
+// cached. Replies are cached with their trust rank; RequestOptions::no_cache
+// neither reads nor writes the cache. Addresses learned from DNS data
+// (glue, NS lookups) that are local or private (is_local_address) are not
+// asked unless allow_local; root hints and forward targets always are.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <sys/socket.h>
+#include <vector>
+
+#include "cache/cache.hpp"
+#include "dns/wire.hpp"
+
+namespace kresd::resolve {
+
+struct Address {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family() const { return ss.ss_family; }
+};
+// "192.0.2.1", "2001:db8::1", with "@port" or "#port" (default 53).
+std::optional<Address> parse_address(const std::string& text);
+std::string address_to_string(const Address& a); // "192.0.2.1@53"
+bool same_address(const Address& a, const Address& b);
+// Loopback, RFC 1918, link-local, ULA, unspecified... (ALLOW_LOCAL guards these).
+bool is_local_address(const Address& a);
+
+enum class Proto : uint8_t { udp, tcp };
+
+struct Outgoing {
+    Address to;
+    Proto proto = Proto::udp;
+    std::vector<uint8_t> wire;
+    uint32_t timeout_ms = 0;
+};
+
+enum class Step { send, done };
+
+// Time is injected: monotonic milliseconds for timeouts and budgets, wall
+// seconds for cache expiry.
+struct Clock {
+    std::function<uint64_t()> mono_ms;
+    std::function<uint64_t()> wall_s;
+};
+
+struct Limits {
+    unsigned max_upstream_queries = 50; // per client request, all sub-goals included
+    unsigned max_subrequests = 10;      // NS-name address lookups per request (NXNS bound)
+    unsigned max_ns_per_zone = 6;       // NS names considered per zone cut
+    unsigned max_cname_chain = 12;      // CNAME/DNAME hops
+    unsigned max_referrals = 24;        // zone cuts followed
+    uint32_t total_time_ms = 8000;      // budget per request
+    uint32_t min_timeout_ms = 200, max_timeout_ms = 3000;
+};
+
+struct Config {
+    // Root hints: name server name (wire) -> addresses. Defaults: IANA's.
+    std::vector<std::pair<dns::Name, std::vector<Address>>> root_hints;
+    bool minimize = true;     // QNAME minimisation (RFC 9156); option('NO_MINIMIZE')
+    bool allow_local = false; // send to local/private addresses learned from data
+    bool ipv4 = true, ipv6 = true;
+    uint16_t edns_size = dns::kDefaultEdnsSize;
+    Limits limits;
+    // Server selection: how often (percent of choices) a non-penalised
+    // server other than the best is asked, to keep RTT estimates fresh.
+    unsigned explore_percent = 5;
+};
+
+// IANA's root servers (a..m.root-servers.net) with their IPv4 and IPv6
+// addresses. A Resolver whose Config has no root_hints uses these.
+std::vector<std::pair<dns::Name, std::vector<Address>>> default_root_hints();
+
+// What the policy decided for one request before resolution.
+struct RequestOptions {
+    bool no_minimize = false;
+    bool allow_local = false;
+    bool tcp = false;            // upstream over TCP only
+    bool no_cache = false;
+    bool debug = false;          // DEBUG_ALWAYS: log every step of this request
+    // FORWARD/STUB: ask these instead of iterating. forward: RD=1 and trust
+    // the answer as a recursive resolver's; stub: RD=1, no validation.
+    std::vector<Address> forward;
+    bool stub = false;
+};
+
+// Extended DNS Error (RFC 8914) codes we set.
+namespace ede {
+inline constexpr uint16_t OTHER = 0, STALE = 3, PROHIBITED = 18, NO_REACHABLE_AUTHORITY = 22,
+                          NETWORK_ERROR = 23;
+}
+
+// The defaults: IANA's root hints, minimisation on, both families.
+Config default_config();
+
+class Resolver {
+public:
+    // `cache` may be null (no caching) and must outlive the Resolver.
+    // Empty config.root_hints are replaced by default_root_hints().
+    // `random` gives query IDs and server-selection dice.
+    Resolver(Config config, cache::Cache* cache, Clock clock,
+             std::function<uint32_t()> random);
+    ~Resolver();
+    Config& config();
+    cache::Cache* cache();
+    const Clock& clock() const;
+    uint32_t random();
+    // Per-address smoothed RTT (ms) and penalties, shared by all requests.
+    struct ServerStats;
+    ServerStats& servers();
+    // Where DEBUG_ALWAYS lines go (default: util log, group "resolv",
+    // whatever the log level). One line per step of a request with
+    // RequestOptions::debug.
+    std::function<void(const std::string&)> debug_log;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+class Request {
+public:
+    Request(Resolver& r, const dns::Query& q, const RequestOptions& opts);
+    ~Request();
+    Request(const Request&) = delete;
+    Request& operator=(const Request&) = delete;
+
+    Step produce(Outgoing& out);
+    bool consume(std::span<const uint8_t> reply, const Address& from, Proto proto);
+    void timeout();
+
+    // After Step::done. Writes RCODE, AA=0/RA=1, answer records (CNAME chain
+    // first), authority (SOA for negative answers); on failure SERVFAIL with
+    // an EDE option when the builder had room reserved (ede_reserve()).
+    void write_answer(dns::ResponseBuilder& out) const;
+    static constexpr size_t ede_reserve() { return 4 + 2 + 64; }
+
+    uint16_t rcode() const;
+    bool from_cache() const; // answered without any upstream query
+    // After Step::done: upstream queries sent, and the EDE of a failure.
+    unsigned upstream_queries() const;
+    std::optional<uint16_t> ede_code() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace kresd::resolve

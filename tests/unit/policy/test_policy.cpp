@@ -1,0 +1,109 @@
+#include "catch.hpp"
+
+#include "policy/policy.hpp"
+
+using namespace kresd;
+
+namespace {
+
+dns::Query query_for(const char* name)
+{
+    dns::Query q;
+    REQUIRE(dns::name_from_text(name, q.qname));
+    q.qname_lower = q.qname;
+    dns::name_lower(q.qname_lower);
+    q.qtype = dns::type::A;
+    q.qclass = dns::klass::IN;
+    return q;
+}
+
+dns::Name name(const char* text)
+{
+    dns::Name n;
+    REQUIRE(dns::name_from_text(text, n));
+    return n;
+}
+
+policy::Rule rule(policy::FilterKind f, policy::ActionKind a, std::vector<dns::Name> names = {})
+{
+    policy::Rule r;
+    r.filter = f;
+    r.action.kind = a;
+    r.names = std::move(names);
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("policy: no rules means pass with the defaults", "[policy]")
+{
+    policy::Policy p;
+    resolve::RequestOptions defaults;
+    defaults.no_minimize = true;
+    auto d = p.evaluate(query_for("example.com."), defaults);
+    CHECK(d.final == policy::ActionKind::pass);
+    CHECK(d.options.no_minimize);
+}
+
+TEST_CASE("policy: suffix matches the name and below, label-wise", "[policy]")
+{
+    policy::Policy p;
+    p.add(rule(policy::FilterKind::suffix, policy::ActionKind::deny, {name("bad.test.")}));
+    CHECK(p.evaluate(query_for("bad.test."), {}).final == policy::ActionKind::deny);
+    CHECK(p.evaluate(query_for("www.BAD.test."), {}).final == policy::ActionKind::deny);
+    CHECK(p.evaluate(query_for("notbad.test."), {}).final == policy::ActionKind::pass);
+    CHECK(p.evaluate(query_for("test."), {}).final == policy::ActionKind::pass);
+}
+
+TEST_CASE("policy: first final rule wins, chain actions accumulate", "[policy]")
+{
+    policy::Policy p;
+    policy::Rule flags = rule(policy::FilterKind::all, policy::ActionKind::flags);
+    flags.action.set_flags = {"NO_MINIMIZE", "ALLOW_LOCAL"};
+    p.add(flags);
+    p.add(rule(policy::FilterKind::all, policy::ActionKind::debug));
+    policy::Rule fwd = rule(policy::FilterKind::suffix, policy::ActionKind::forward, {name("test.")});
+    auto a = resolve::parse_address("127.0.0.1@5300");
+    REQUIRE(a);
+    fwd.action.targets = {*a};
+    p.add(fwd);
+    p.add(rule(policy::FilterKind::all, policy::ActionKind::refuse));
+
+    auto d = p.evaluate(query_for("a.test."), {});
+    CHECK(d.final == policy::ActionKind::forward);
+    CHECK(d.options.no_minimize);
+    CHECK(d.options.allow_local);
+    CHECK(d.options.debug);
+    REQUIRE(d.options.forward.size() == 1);
+    CHECK_FALSE(d.options.stub);
+
+    auto other = p.evaluate(query_for("example.org."), {});
+    CHECK(other.final == policy::ActionKind::refuse);
+    CHECK(other.options.forward.empty());
+}
+
+TEST_CASE("policy: suffix_common needs the common suffix too", "[policy]")
+{
+    policy::Policy p;
+    policy::Rule r = rule(policy::FilterKind::suffix_common, policy::ActionKind::drop,
+                          {name("a.example."), name("b.example.")});
+    r.common = name("example.");
+    p.add(r);
+    CHECK(p.evaluate(query_for("x.a.example."), {}).final == policy::ActionKind::drop);
+    CHECK(p.evaluate(query_for("x.c.example."), {}).final == policy::ActionKind::pass);
+}
+
+TEST_CASE("policy: pattern rules use the supplied matcher", "[policy]")
+{
+    policy::Policy p;
+    policy::Rule r = rule(policy::FilterKind::pattern, policy::ActionKind::tc);
+    r.pattern = "ads";
+    p.add(r);
+    CHECK(p.evaluate(query_for("ads.example."), {}).final == policy::ActionKind::pass); // no matcher
+    p.set_pattern_matcher([](const std::string& pat, std::span<const uint8_t> wire) {
+        std::string s(wire.begin(), wire.end());
+        return s.find(pat) != std::string::npos;
+    });
+    CHECK(p.evaluate(query_for("ads.example."), {}).final == policy::ActionKind::tc);
+    CHECK(p.evaluate(query_for("www.example."), {}).final == policy::ActionKind::pass);
+}
