@@ -48,6 +48,7 @@ struct Worker::Pending {
     std::unique_ptr<net::DeferredReply> reply;
     net::UpstreamQuery upstream;
     resolve::Proto proto = resolve::Proto::udp;
+    bool done = false; // answered (or given up): ignore late events
     std::list<std::unique_ptr<Pending>>::iterator pos;
 
     Pending(Worker& worker, const dns::Query& query, bool over_udp,
@@ -64,11 +65,15 @@ struct Worker::Pending {
         upstream.start(
             to_sockaddr(o.to), o.proto == resolve::Proto::tcp, o.wire, o.timeout_ms,
             [this](std::span<const uint8_t> bytes, const net::SockAddr& from) {
+                if (done) return true;
                 if (!req->consume(bytes, to_address(from), proto)) return false; // keep waiting
                 advance();
                 return true;
             },
             [this]() {
+                // A timer armed for a query that already got its reply may
+                // still fire before the retired request is freed.
+                if (done) return;
                 ++w.stats_.timeouts;
                 req->timeout();
                 advance();
@@ -87,6 +92,7 @@ struct Worker::Pending {
 
     void finish()
     {
+        done = true;
         if (reply) {
             size_t limit = udp ? udp_limit(q, reply->limit()) : reply->limit();
             std::vector<uint8_t> buf(limit);
@@ -127,6 +133,7 @@ void Worker::set_resolver(resolve::Resolver* r, event_base* base, net::UpstreamS
 
 void Worker::retire(Pending* p)
 {
+    p->upstream.cancel(); // no more events for it; it is freed from the loop
     retired_.push_back(std::move(*p->pos));
     pending_.erase(p->pos);
     stats_.concurrent = pending_.size();
