@@ -92,7 +92,12 @@ __kresd_sandbox = setmetatable({}, {
 				error(string.format("'%s' cannot be replaced, assign a table of values to it", k), 2)
 			end
 			local target = rawget(_G, k)
-			for k2, v2 in pairs(v) do target[k2] = v2 end
+			-- cache = {storage = ..., size = ...}: the place before the size,
+			-- whatever order the table iterates in
+			if k == 'cache' and v.storage ~= nil then target.storage = v.storage end
+			for k2, v2 in pairs(v) do
+				if not (k == 'cache' and k2 == 'storage') then target[k2] = v2 end
+			end
 		else
 			rawset(_G, k, v)
 		end
@@ -111,7 +116,14 @@ Configuration (Knot Resolver 5 names):
   worker.id   worker.pid   worker.stats()
   event.after(ms, fn)   event.recurrent(ms, fn)   event.cancel(id)
   option(NAME, [bool])   verbose([bool])   log_level([level])   user(name, [group])
-  env.NAME   todname(name)   panic(fmt, ...)   help()
+  cache.open(size, 'lmdb://dir')   cache.size = N*MB   cache.clear([name])   cache.count()
+  cache.stats()   cache.max_ttl([s])   cache.min_ttl([s])   cache.backends()
+  hints.root({name = addr})   hints.root_file(path)   hints['name'] = addr   hints.get(name)
+  policy.add(policy.all|suffix|suffix_common|pattern(ACTION, ...))   policy.todnames({...})
+    actions: PASS DENY DENY_MSG(msg) DROP TC REFUSE FLAGS(set, clear) FORWARD({addrs})
+             STUB({addrs}) DEBUG_ALWAYS
+  mode('strict'|'normal'|'permissive')   trust_anchors.remove(name)
+  env.NAME   todname(name)   panic(fmt, ...)   table_print(v)   help()
 Constants: kB MB GB  sec minute hour day]]
 
 local help_obj = setmetatable({}, { __tostring = function () return help_text end })

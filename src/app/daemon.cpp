@@ -182,11 +182,6 @@ struct Daemon {
         lua::Settings& s = engine->settings();
         if (!cache) cache = cache::Cache::open(s.cache_dir, s.cache_size);
         cache->set_ttl_bounds(s.cache_min_ttl, s.cache_max_ttl);
-        resolve_config.ipv4 = s.ipv4;
-        resolve_config.ipv6 = s.ipv6;
-        resolve_config.edns_size = s.edns_bufsize;
-        resolve_config.minimize = !s.options["NO_MINIMIZE"];
-        resolve_config.allow_local = s.options["ALLOW_LOCAL"];
         resolve::Clock clock;
         clock.mono_ms = [] {
             return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -197,9 +192,28 @@ struct Daemon {
         // IDs must be unpredictable (RFC 5452 9.2): the system's CSPRNG.
         resolver = std::make_unique<resolve::Resolver>(resolve_config, cache.get(), clock,
                                                        [] { return arc4random(); });
+        worker->set_resolver(resolver.get(), base.get());
+        // From now on hints.root() edits the running resolver's config.
+        engine->host().resolve_config = &resolver->config();
+        sync_settings();
+    }
+
+    // Pushes what the config model says into the running parts; called once
+    // at start and after every control line.
+    void sync_settings()
+    {
+        lua::Settings& s = engine->settings();
+        worker->set_edns_size(s.edns_bufsize);
+        if (!resolver) return;
+        resolve::Config& c = resolver->config();
+        c.ipv4 = s.ipv4;
+        c.ipv6 = s.ipv6;
+        c.edns_size = s.edns_bufsize;
+        c.minimize = !s.options["NO_MINIMIZE"];
+        c.allow_local = s.options["ALLOW_LOCAL"];
         resolve::RequestOptions defaults;
         for (const auto& [name, on] : s.options) policy::apply_flag(defaults, name, on);
-        worker->set_resolver(resolver.get(), base.get(), {s.outgoing_v4, s.outgoing_v6}, defaults);
+        worker->set_request_defaults(defaults, {s.outgoing_v4, s.outgoing_v6});
     }
 
     void install_events()
@@ -259,6 +273,9 @@ struct Daemon {
         };
         host.cache_get = [this] { return cache.get(); };
         host.queries = &worker->stats().queries;
+        host.concurrent = &worker->stats().concurrent;
+        host.timeouts = &worker->stats().timeouts;
+        host.settings_changed = [this] { sync_settings(); };
         host.dropped = &worker->stats().dropped;
         host.before_user_switch = [this](uid_t uid, gid_t gid) {
             handoff->chown_to(uid, gid);
@@ -273,7 +290,6 @@ struct Daemon {
         run_configs();
         default_listeners();
         control_socket();
-        worker->set_edns_size(engine->settings().edns_bufsize);
         start_resolver();
 
         install_events();

@@ -119,13 +119,16 @@ Worker::Worker(const modules::Registry& mods, const policy::Policy& policy,
 
 Worker::~Worker() = default;
 
-void Worker::set_resolver(resolve::Resolver* r, event_base* base, net::UpstreamSource src,
-                          resolve::RequestOptions defaults)
+void Worker::set_request_defaults(resolve::RequestOptions defaults, net::UpstreamSource src)
+{
+    defaults_ = std::move(defaults);
+    source_ = std::move(src);
+}
+
+void Worker::set_resolver(resolve::Resolver* r, event_base* base)
 {
     resolver_ = r;
     base_ = base;
-    source_ = std::move(src);
-    defaults_ = std::move(defaults);
     reaper_.reset(evtimer_new(
         base_, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->retired_.clear(); },
         this));
@@ -212,6 +215,9 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
             }
             [[fallthrough]];
         default:
+            if (d.final == policy::ActionKind::pass && d.options.forward.empty() &&
+                policy::answer_blocked(q, b))
+                break;
             if (!resolver_) {
                 b.set_rcode(dns::rcode::REFUSED);
                 break;

@@ -43,8 +43,10 @@ public:
     // The EDNS buffer size we advertise (net.bufsize()).
     void set_edns_size(uint16_t size) { edns_size_ = size; }
     // Enables resolution (absent: everything not local is REFUSED).
-    void set_resolver(resolve::Resolver* r, event_base* base, net::UpstreamSource src,
-                      resolve::RequestOptions defaults);
+    void set_resolver(resolve::Resolver* r, event_base* base);
+    // Options every request starts with (option() flags) and the upstream
+    // source addresses; may change while running.
+    void set_request_defaults(resolve::RequestOptions defaults, net::UpstreamSource src);
 
     static constexpr size_t kMaxPending = 20000; // bound on concurrent resolutions
 

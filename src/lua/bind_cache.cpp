@@ -118,11 +118,12 @@ int ttl_bound(lua_State* L, bool max)
     if (!lua_isnoneornil(L, 1)) {
         lua_Number n = luaL_checknumber(L, 1);
         if (n < 0 || n > 0x7fffffff) return luaL_error(L, "cache TTL bound out of range");
-        v = static_cast<uint32_t>(n);
         Settings& s = e.settings();
-        if (s.cache_min_ttl > s.cache_max_ttl)
-            return luaL_error(L, "cache.min_ttl (%u) is above cache.max_ttl (%u)", s.cache_min_ttl,
-                              s.cache_max_ttl);
+        uint32_t lo = max ? s.cache_min_ttl : static_cast<uint32_t>(n);
+        uint32_t hi = max ? static_cast<uint32_t>(n) : s.cache_max_ttl;
+        if (lo > hi)
+            return luaL_error(L, "cache.min_ttl (%u) would be above cache.max_ttl (%u)", lo, hi);
+        v = static_cast<uint32_t>(n);
         if (cache::Cache* c = e.host().cache_get ? e.host().cache_get() : nullptr)
             c->set_ttl_bounds(s.cache_min_ttl, s.cache_max_ttl);
     }
@@ -138,7 +139,9 @@ int l_cache_index(lua_State* L)
     Engine& e = engine_of(L);
     std::string k = lua_isstring(L, 2) ? lua_tostring(L, 2) : "";
     if (k == "size" || k == "current_size") {
-        lua_pushnumber(L, static_cast<lua_Number>(e.settings().cache_size));
+        // The map never shrinks: report what the open cache really has.
+        cache::Cache* c = e.host().cache_get ? e.host().cache_get() : nullptr;
+        lua_pushnumber(L, static_cast<lua_Number>(c ? c->map_size() : e.settings().cache_size));
         return 1;
     }
     if (k == "current_storage") {

@@ -25,8 +25,8 @@ int l_stats(lua_State* L)
     lua_newtable(L);
     set_num(L, "queries", h.queries ? double(*h.queries) : 0);
     set_num(L, "dropped", h.dropped ? double(*h.dropped) : 0);
-    set_num(L, "concurrent", 0); // answers are synchronous until resolution lands
-    set_num(L, "timeout", 0);
+    set_num(L, "concurrent", h.concurrent ? double(*h.concurrent) : 0);
+    set_num(L, "timeout", h.timeouts ? double(*h.timeouts) : 0);
     if (const net::NetStats* n = h.net_stats) {
         set_num(L, "udp", double(n->udp));
         set_num(L, "tcp", double(n->tcp));

@@ -28,7 +28,8 @@ int message_handler(lua_State* L)
         if (ar.currentline <= 0 || ar.source[0] != '@') continue;
         // The prelude's own helpers (panic, env, the sandbox) are not where
         // the user's mistake is: look further up, and drop their position.
-        if (std::string_view(ar.source).ends_with("/prelude.lua")) {
+        std::string_view src(ar.source);
+        if (src.ends_with("/prelude.lua") || src.ends_with("/policy.lua")) {
             std::string prefix = std::string(ar.source + 1) + ":";
             if (std::string_view(msg).starts_with(prefix)) {
                 const char* rest = std::strchr(msg + prefix.size(), ':');
@@ -165,6 +166,7 @@ std::string Engine::eval(std::string_view line)
         lua_settop(L_, top);
         return msg;
     }
+    if (host_.settings_changed) host_.settings_changed();
     int nres = lua_gettop(L_) - top;
     lua_getglobal(L_, "__kresd_format");
     lua_insert(L_, top + 1);

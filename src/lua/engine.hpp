@@ -62,6 +62,11 @@ struct Host {
     // (Re)opens the shared cache; throws cache::CacheError.
     std::function<void(uint64_t size, const std::string& dir)> cache_open;
     std::function<cache::Cache*()> cache_get;
+    // Called after every control line, so changed settings (option(),
+    // net.ipv6, net.bufsize(), ...) reach the running resolver at once.
+    std::function<void()> settings_changed;
+    const uint64_t* concurrent = nullptr; // worker counters
+    const uint64_t* timeouts = nullptr;
     // Called by user() just before privileges are dropped, so files the
     // daemon made as root (control and hand-off sockets) stay usable.
     std::function<void(uid_t, gid_t)> before_user_switch;

@@ -17,6 +17,8 @@ struct lua_State;
 
 namespace kresd::modules {
 
+bool is_core_part(std::string_view name);
+
 class Module {
 public:
     virtual ~Module() = default;
@@ -39,8 +41,10 @@ class Registry {
 public:
     // spec: "name", "name > other" (after other) or "name < other" (before).
     // Throws std::runtime_error naming the problem. Loading a loaded module
-    // again is a no-op, as in Knot Resolver.
-    Module& load(std::string_view spec, lua_State* L);
+    // again is a no-op, as in Knot Resolver. Names of parts that are built
+    // into the daemon (iterate, cache, policy, hints) load nothing and return
+    // nullptr; they are accepted as anchors too.
+    Module* load(std::string_view spec, lua_State* L);
     bool unload(std::string_view name);
     std::vector<std::string> list() const;
     Module* find(std::string_view name) const;

@@ -16,7 +16,16 @@ std::string_view trim(std::string_view s)
 
 } // namespace
 
-Module& Registry::load(std::string_view spec, lua_State* L)
+bool is_core_part(std::string_view name)
+{
+    // Parts of Knot Resolver that are modules there and built into the
+    // daemon here: loading them (or placing others next to them) is a no-op.
+    for (const char* n : {"iterate", "cache", "policy", "hints"})
+        if (name == n) return true;
+    return false;
+}
+
+Module* Registry::load(std::string_view spec, lua_State* L)
 {
     std::string_view name = spec, anchor;
     char where = 0;
@@ -29,7 +38,8 @@ Module& Registry::load(std::string_view spec, lua_State* L)
                                      "'): no module named after '" + where + "'");
     }
     name = trim(name);
-    if (Module* m = find(name)) return *m;
+    if (is_core_part(name)) return nullptr;
+    if (Module* m = find(name)) return m;
     auto mod = create(name);
     if (!mod) {
         std::string known;
@@ -41,13 +51,15 @@ Module& Registry::load(std::string_view spec, lua_State* L)
     if (where) {
         auto it = std::find_if(loaded_.begin(), loaded_.end(),
                                [&](const auto& m) { return anchor == m->name(); });
-        if (it == loaded_.end())
+        if (it == loaded_.end() && is_core_part(anchor))
+            it = where == '>' ? loaded_.end() : loaded_.begin();
+        else if (it == loaded_.end())
             throw std::runtime_error("modules.load('" + std::string(spec) + "'): module '" +
                                      std::string(anchor) + "' is not loaded");
-        pos = where == '>' ? it + 1 : it;
+        pos = (where == '>' && it != loaded_.end()) ? it + 1 : it;
     }
     mod->bind_lua(L);
-    return **loaded_.insert(pos, std::move(mod));
+    return loaded_.insert(pos, std::move(mod))->get();
 }
 
 bool Registry::unload(std::string_view name)

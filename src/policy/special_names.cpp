@@ -133,4 +133,43 @@ bool answer_special(const dns::Query& q, dns::ResponseBuilder& out)
     return false;
 }
 
+namespace {
+
+std::vector<Name> blocked_zones()
+{
+    std::vector<std::string> texts = {"test.", "invalid.", "onion.", "10.in-addr.arpa.",
+                                      "168.192.in-addr.arpa.", "254.169.in-addr.arpa.",
+                                      "0.in-addr.arpa.", "255.255.255.255.in-addr.arpa.",
+                                      "d.f.ip6.arpa.", "8.e.f.ip6.arpa.", "9.e.f.ip6.arpa.",
+                                      "a.e.f.ip6.arpa.", "b.e.f.ip6.arpa."};
+    for (int i = 16; i <= 31; ++i) texts.push_back(std::to_string(i) + ".172.in-addr.arpa.");
+    for (int i = 64; i <= 127; ++i) texts.push_back(std::to_string(i) + ".100.in-addr.arpa.");
+    std::string unspecified;
+    for (int i = 0; i < 32; ++i) unspecified += "0.";
+    texts.push_back(unspecified + "ip6.arpa.");
+    std::vector<Name> out;
+    for (const auto& t : texts) out.push_back(text_name(t.c_str()));
+    return out;
+}
+
+} // namespace
+
+bool answer_blocked(const dns::Query& q, dns::ResponseBuilder& out)
+{
+    static const std::vector<Name> zones = blocked_zones();
+    auto name = q.qname_lower.view();
+    for (const auto& z : zones) {
+        if (!dns::name_in_zone(name, z.view())) continue;
+        out.set_aa(true);
+        if (same(name, z) && q.qtype == dns::type::SOA) {
+            add_soa(out, dns::Section::answer, z);
+        } else {
+            if (!same(name, z)) out.set_rcode(dns::rcode::NXDOMAIN);
+            add_soa(out, dns::Section::authority, z);
+        }
+        return true;
+    }
+    return false;
+}
+
 } // namespace kresd::policy

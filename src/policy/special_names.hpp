@@ -13,4 +13,11 @@ namespace kresd::policy {
 // (after begin()) and returns true. Otherwise touches nothing.
 bool answer_special(const dns::Query& q, dns::ResponseBuilder& out);
 
+// Special-use and private names that must never reach the Internet's
+// servers: test., invalid., onion. (RFC 6761, RFC 7686) and the reverse
+// zones of private, link-local and unspecified addresses (RFC 6303). They
+// get NXDOMAIN with a SOA, unless a policy rule (e.g. FORWARD to a local
+// server) decided otherwise first: call this only when the policy passed.
+bool answer_blocked(const dns::Query& q, dns::ResponseBuilder& out);
+
 } // namespace kresd::policy
