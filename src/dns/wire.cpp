@@ -264,7 +264,7 @@ std::string name_to_text(std::span<const uint8_t> wire)
         pos += 1 + len;
     }
     if (out.empty())
-        out = ".";
+        out.assign(1, '.'); // not = ".": GCC 12 -O2 warns falsely (-Wrestrict)
     return out;
 }
 
