@@ -31,6 +31,7 @@ int l_stats(lua_State* L)
         set_num(L, "udp", double(n->udp));
         set_num(L, "tcp", double(n->tcp));
         set_num(L, "tls", double(n->tls));
+        set_num(L, "http", double(n->http));
         set_num(L, "ipv4", double(n->ipv4));
         set_num(L, "ipv6", double(n->ipv6));
         set_num(L, "err_udp", double(n->err_udp));

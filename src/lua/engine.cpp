@@ -102,6 +102,7 @@ Engine::Engine(Host host, const std::string& luadir) : host_(std::move(host))
     lua_pushlightuserdata(L_, this);
     lua_rawset(L_, LUA_REGISTRYINDEX);
     bind_net(L_);
+    bind_tls(L_);
     bind_worker(L_);
     bind_modules(L_);
     bind_misc(L_);

@@ -111,6 +111,7 @@ void bind_misc(lua_State* L);     // option, verbose, log_level, user, todname
 
 void bind_policy(lua_State* L);   // policy.add (constructors in lua/policy.lua)
 void bind_cache(lua_State* L);    // cache, hints, mode, trust_anchors
+void bind_tls(lua_State* L);      // net.tls(), net.tls_sticket_secret()
 
 // Shared helpers for bindings.
 std::string check_string(lua_State* L, int idx, const char* fn);

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "net/tls.hpp"
 #include "util/log.hpp"
 
 namespace kresd::net {
@@ -102,8 +103,8 @@ void Endpoints::add(EndpointInfo info, SockAddr addr, Fd fd, int socktype)
         l = socktype == SOCK_DGRAM ? make_udp_listener(std::move(fd), ctx_)
                                    : make_tcp_listener(std::move(fd), ctx_);
         break;
-    case Kind::tls: l = make_refusing_listener(std::move(fd), ctx_, "DNS-over-TLS"); break;
-    case Kind::doh2: l = make_refusing_listener(std::move(fd), ctx_, "DNS-over-HTTPS"); break;
+    case Kind::tls: l = make_tls_listener(std::move(fd), ctx_, tls_settings().credentials()); break;
+    case Kind::doh2: l = make_doh_listener(std::move(fd), ctx_, tls_settings().credentials()); break;
     case Kind::control: l = make_control_listener(std::move(fd), ctx_); break;
     }
     if (started_) l->start();

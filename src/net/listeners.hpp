@@ -41,9 +41,6 @@ public:
 std::unique_ptr<Listener> make_udp_listener(Fd fd, ServeContext& ctx);
 // TCP DNS: RFC 7766 framing, pipelining, idle timeout.
 std::unique_ptr<Listener> make_tcp_listener(Fd fd, ServeContext& ctx);
-// A stream listener for a kind whose protocol is not served yet: every
-// connection is accepted, logged and closed at once, never left hanging.
-std::unique_ptr<Listener> make_refusing_listener(Fd fd, ServeContext& ctx, std::string what);
 // Control socket: a line-based Lua prompt.
 std::unique_ptr<Listener> make_control_listener(Fd fd, ServeContext& ctx);
 

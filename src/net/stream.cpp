@@ -1,5 +1,5 @@
-// Stream listeners: TCP DNS (RFC 7766), the control socket, and the
-// placeholder for kinds whose protocol is not served yet.
+// Stream listeners: TCP DNS (RFC 7766) and the control socket. (DNS over
+// TLS and HTTPS have their own, in tls_stream.cpp.)
 //
 // Connections are bufferevents. Every open connection sits in one list
 // ordered by last activity, so when the connection limit is reached the
@@ -243,7 +243,7 @@ private:
     }
 };
 
-enum class StreamKind { dns, control, refuse };
+enum class StreamKind { dns, control };
 
 class StreamListener final : public Listener {
 public:
@@ -265,12 +265,6 @@ private:
     static void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* peer, int len, void* arg)
     {
         auto* self = static_cast<StreamListener*>(arg);
-        if (self->kind_ == StreamKind::refuse) {
-            KR_LOG(notice, "io", "%s is not served by this version yet: closing connection from %s",
-                   self->what_.c_str(), from_sockaddr(peer, len).to_string().c_str());
-            evutil_closesocket(fd);
-            return;
-        }
         if (self->kind_ == StreamKind::dns) {
             ++self->ctx_.stats->tcp_conns;
             auto& conns = self->ctx_.connections;
@@ -302,12 +296,6 @@ private:
 std::unique_ptr<Listener> make_tcp_listener(Fd fd, ServeContext& ctx)
 {
     return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::dns, "DNS over TCP");
-}
-
-std::unique_ptr<Listener> make_refusing_listener(Fd fd, ServeContext& ctx, std::string what)
-{
-    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::refuse,
-                                            std::move(what));
 }
 
 std::unique_ptr<Listener> make_control_listener(Fd fd, ServeContext& ctx)

@@ -551,6 +551,25 @@ def assert_closes_at_once(port, host='127.0.0.1', timeout=3.0, sock=None):
         s.close()
 
 
+def assert_tls_serves(port, alpn, host='127.0.0.1', timeout=5.0, sock=None):
+    """Connect, complete a TLS handshake offering `alpn` ('dot' or 'h2'),
+    check the server chose it; for 'dot' also ask localhost. and get the
+    answer. Certificates are not checked here (test_tls_doh.py does)."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols([alpn])
+    raw = tcp_connect(port, host, timeout, sock)
+    with ctx.wrap_socket(raw) as s:
+        assert s.selected_alpn_protocol() == alpn, s.selected_alpn_protocol()
+        if alpn == 'dot':
+            s.sendall(frame(make_query().to_wire()))
+            answer = dns.message.from_wire(tcp_read_message(s))
+            assert answer.rcode() == dns.rcode.NOERROR
+    return True
+
+
 # ---------------------------------------------------------------- netns
 
 _libc = ctypes.CDLL(None, use_errno=True)

@@ -4,7 +4,7 @@ import time
 
 import dns.rcode
 
-from conftest import (Control, assert_closes_at_once, entries, free_port, make_query, nsid_of, tcp,
+from conftest import (Control, assert_tls_serves, entries, free_port, make_query, nsid_of, tcp,
                       udp, udp_raw)
 
 LISTEN = "net.listen('127.0.0.1', {port}, {{ kind = 'dns' }})\n"
@@ -212,8 +212,8 @@ def test_net_list_describes_kinds(make_kresd, port):
     assert kinds == [('control', 'unix'), ('dns', 'tcp'), ('dns', 'udp'),
                      ('doh2', 'tcp'), ('tls', 'tcp')], eps
     assert all(inh == 'false' for inh, _, _ in eps)
-    assert assert_closes_at_once(p_tls) < 2
-    assert assert_closes_at_once(p_doh) < 2
+    assert assert_tls_serves(p_tls, 'dot')
+    assert assert_tls_serves(p_doh, 'h2')
     k.stop()
 
 

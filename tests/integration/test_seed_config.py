@@ -10,7 +10,7 @@ import pytest
 import dns.query
 import dns.rcode
 
-from conftest import (DATA, QUERY_TIMEOUT, assert_closes_at_once, entries, make_query, nsid_of,
+from conftest import (DATA, QUERY_TIMEOUT, assert_tls_serves, entries, make_query, nsid_of,
                       udp_raw)
 
 SEED = DATA / 'seed-instance-prefix.lua'
@@ -73,19 +73,17 @@ def test_seed_instance_prefix_config(make_kresd, netns):
             ('control', 'unix'), ('dns', 'tcp'), ('dns', 'udp')], eps
         assert "['port'] = 53," in k.lua('net.list()')
 
-    # tls*: a TCP listener on 853 (kind tls) that closes connections at once
-    # until DNS-over-TLS is served; no UDP
+    # tls*: DNS-over-TLS on 853 (kind tls); no UDP
     eps = entries(tls1.lua('net.list()'))
     assert [(kind, "['port'] = 853," in t, "'tcp'" in t) for _, kind, t in eps
             if kind != 'control'] == [('tls', True, True)], eps
-    assert assert_closes_at_once(853, sock=netns.socket(socket.AF_INET, socket.SOCK_STREAM)) < 2
-    assert 'TLS' in tls1.stderr() or 'tls' in tls1.stderr()
+    assert assert_tls_serves(853, 'dot', sock=netns.socket(socket.AF_INET, socket.SOCK_STREAM))
 
-    # doh*: the same on 443, kind doh2
+    # doh*: DNS-over-HTTPS on 443, kind doh2
     eps = entries(doh1.lua('net.list()'))
     assert [(kind, "['port'] = 443," in t, "'tcp'" in t) for _, kind, t in eps
             if kind != 'control'] == [('doh2', True, True)], eps
-    assert assert_closes_at_once(443, sock=netns.socket(socket.AF_INET, socket.SOCK_STREAM)) < 2
+    assert assert_tls_serves(443, 'h2', sock=netns.socket(socket.AF_INET, socket.SOCK_STREAM))
 
     # nothing answers plain DNS on 853/443
     for p in (853, 443):
@@ -174,5 +172,5 @@ def test_dash_t_default_port_853(make_kresd, netns):
     eps = entries(k.lua('net.list()'))
     kinds = [(kind, "['port'] = 853," in t) for _, kind, t in eps if kind != 'control']
     assert kinds == [('tls', True)], eps
-    assert assert_closes_at_once(853, sock=netns.socket(socket.AF_INET, socket.SOCK_STREAM)) < 2
+    assert assert_tls_serves(853, 'dot', sock=netns.socket(socket.AF_INET, socket.SOCK_STREAM))
     k.stop()
