@@ -106,7 +106,13 @@ end
 
 REUSEPORT_CONFIG = "net.listen('{host}', {port}, {{ kind = 'dns' }})\n"
 
+# Knot Resolver primes the root and refreshes trust anchors on its own at
+# start: point its root hints at an unused loopback address and drop the
+# anchor, so the reference never sends a packet off this machine.
 KNOT_CONFIG = """\
+modules.load('hints > iterate')
+hints.root({{['no-root.invalid.'] = '127.0.0.9'}})
+trust_anchors.remove('.')
 net.listen('{host}', {port}, {{ kind = 'dns' }})
 cache.size = 10 * MB
 """
