@@ -8,18 +8,6 @@
 
 namespace kresd::activation::detail {
 
-std::optional<unsigned long long> parse_decimal(std::string_view text, unsigned long long max) {
-    if (text.empty()) return std::nullopt;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-    }
-    unsigned long long value = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc{} || ptr != end || value > max) return std::nullopt;
-    return value;
-}
-
 bool fits(Kind kind, int socktype) {
     if (kind == Kind::dns) return socktype == SOCK_DGRAM || socktype == SOCK_STREAM;
     return socktype == SOCK_STREAM;

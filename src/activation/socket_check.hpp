@@ -2,6 +2,8 @@
 // through, whichever way it was handed to us (LISTEN_FDS, launchd, -S).
 #pragma once
 
+#include "util/parse.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -13,9 +15,7 @@ namespace kresd::activation::detail {
 // enough that 3 + count can never overflow an int.
 inline constexpr unsigned long long max_listen_fds = 1024;
 
-// Strict decimal: one or more ASCII digits, nothing else (no sign, no
-// spaces, no "0x"), value <= max. nullopt otherwise.
-std::optional<unsigned long long> parse_decimal(std::string_view text, unsigned long long max);
+using util::parse_decimal; // strict decimal, see util/parse.hpp
 
 // True when a socket of `socktype` can serve `kind`: dns takes datagrams or
 // streams, everything else needs a stream.

@@ -13,6 +13,7 @@
 // WATCHDOG_PID, or for the main process when that is unset. Pinging at half
 // the period leaves room for a slow loop iteration.
 #include "app/notify.hpp"
+#include "util/parse.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -30,19 +31,6 @@
 namespace kresd::app {
 
 namespace {
-
-// Strict decimal (digits only, no sign or spaces), value <= max.
-std::optional<unsigned long long> parse_decimal(std::string_view text, unsigned long long max) {
-    if (text.empty()) return std::nullopt;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-    }
-    unsigned long long value = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc{} || ptr != end || value > max) return std::nullopt;
-    return value;
-}
 
 void close_fd(int& fd) noexcept {
     if (fd >= 0) {
@@ -178,7 +166,7 @@ Notifier Notifier::from_env(pid_t self, const activation::GetEnv& getenv, int no
     if (!usec_text) return n;
 
     if (const char* pid_text = getenv("WATCHDOG_PID")) {
-        auto pid = parse_decimal(pid_text, static_cast<unsigned long long>(INT_MAX));
+        auto pid = util::parse_decimal(pid_text, static_cast<unsigned long long>(INT_MAX));
         if (!pid || *pid == 0) {
             n.warnings_.push_back(std::string("WATCHDOG_PID '") + pid_text +
                                   "' is not a process ID; watchdog disabled");
@@ -188,7 +176,7 @@ Notifier Notifier::from_env(pid_t self, const activation::GetEnv& getenv, int no
         if (static_cast<pid_t>(*pid) != self) return n;
     }
 
-    auto usec = parse_decimal(usec_text, static_cast<unsigned long long>(INT64_MAX));
+    auto usec = util::parse_decimal(usec_text, static_cast<unsigned long long>(INT64_MAX));
     if (!usec || *usec == 0) {
         n.warnings_.push_back(std::string("WATCHDOG_USEC '") + usec_text +
                               "' is not a positive number of microseconds; watchdog disabled");
