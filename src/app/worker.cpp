@@ -97,10 +97,7 @@ struct Worker::Pending {
             size_t limit = udp ? udp_limit(q, reply->limit()) : reply->limit();
             std::vector<uint8_t> buf(limit);
             dns::ResponseBuilder b(buf, limit);
-            bool begun = b.begin(q, dns::rcode::NOERROR,
-                                 w.mods_.option_reserve(q) + resolve::Request::ede_reserve());
-            if (!begun) begun = b.begin(q, dns::rcode::NOERROR);
-            if (begun) {
+            if (w.begin_answer(q, b)) {
                 req->write_answer(b);
                 w.mods_.on_answer(q, true, b.rcode(), b);
                 size_t n = b.finish(w.edns_size_);
@@ -132,6 +129,15 @@ void Worker::set_resolver(resolve::Resolver* r, event_base* base)
     reaper_.reset(evtimer_new(
         base_, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->retired_.clear(); },
         this));
+}
+
+bool Worker::begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const
+{
+    // Room for the modules' options (NSID) and an Extended DNS Error; a
+    // small client buffer may not hold them too: then answer without them.
+    if (b.begin(q, dns::rcode::NOERROR, mods_.option_reserve(q) + resolve::Request::ede_reserve()))
+        return true;
+    return b.begin(q, dns::rcode::NOERROR);
 }
 
 void Worker::retire(Pending* p)
@@ -187,10 +193,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
     bool begun = false;
     switch (st) {
     case dns::ParseStatus::ok: {
-        size_t reserve = mods_.option_reserve(q) + resolve::Request::ede_reserve();
-        begun = b.begin(q, dns::rcode::NOERROR, reserve);
-        // A small client buffer may not hold the options too: answer without them.
-        if (!begun) begun = b.begin(q, dns::rcode::NOERROR);
+        begun = begin_answer(q, b);
         if (!begun) break;
         if (policy::answer_special(q, b) || answer_hints(q, b)) break;
 

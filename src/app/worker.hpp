@@ -54,6 +54,7 @@ private:
     struct Pending;
     friend struct Pending;
     bool answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const;
+    bool begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const;
     void retire(Pending* p);
 
     const modules::Registry& mods_;

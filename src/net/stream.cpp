@@ -247,8 +247,8 @@ enum class StreamKind { dns, control };
 
 class StreamListener final : public Listener {
 public:
-    StreamListener(Fd fd, ServeContext& ctx, StreamKind kind, std::string what)
-        : fd_(std::move(fd)), ctx_(ctx), kind_(kind), what_(std::move(what))
+    StreamListener(Fd fd, ServeContext& ctx, StreamKind kind)
+        : fd_(std::move(fd)), ctx_(ctx), kind_(kind)
     {
         evutil_make_socket_nonblocking(fd_.get());
         // backlog 0: the socket is already listening (we bound it, or it was inherited)
@@ -287,7 +287,6 @@ private:
     Fd fd_;
     ServeContext& ctx_;
     StreamKind kind_;
-    std::string what_;
     ListenerPtr listener_;
 };
 
@@ -295,12 +294,12 @@ private:
 
 std::unique_ptr<Listener> make_tcp_listener(Fd fd, ServeContext& ctx)
 {
-    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::dns, "DNS over TCP");
+    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::dns);
 }
 
 std::unique_ptr<Listener> make_control_listener(Fd fd, ServeContext& ctx)
 {
-    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::control, "control");
+    return std::make_unique<StreamListener>(std::move(fd), ctx, StreamKind::control);
 }
 
 void close_connections(ServeContext& ctx)
