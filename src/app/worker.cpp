@@ -225,6 +225,8 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
                 b.set_rcode(dns::rcode::REFUSED);
                 break;
             }
+            if (resolver_->answer_from_cache(q, d.options, b))
+                break;
             if (pending_.size() >= kMaxPending) { // overloaded: shed, the client retries
                 ++stats_.dropped;
                 return 0;

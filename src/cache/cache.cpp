@@ -73,6 +73,8 @@ class LmdbCache final : public Cache {
                    uint64_t now) override;
     std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                    uint64_t now) override;
+    bool visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
+                     RRsetVisitor& v) override;
     bool put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
                       std::span<const uint8_t> soa_owner, std::span<const uint8_t> soa_rdata,
                       uint32_t ttl, uint64_t now) override;
@@ -195,6 +197,32 @@ std::optional<RRset> LmdbCache::get_rrset(std::span<const uint8_t> owner, uint16
     if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
     ++(out ? counters_.hits : counters_.misses);
     return out;
+}
+
+bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
+                            RRsetVisitor& v) {
+    keys::Key key;
+    if (!keys::make_key(owner, Kind::rrset, type, key)) {
+        ++counters_.misses;
+        return false;
+    }
+    bool taken = false;
+    Found found = Found::none;
+    store_->read([&](MDB_txn* txn) {
+        codec::Decoded d;
+        found = lookup(txn, key, Kind::rrset, type, now, d);
+        if (found != Found::live) return MDB_SUCCESS;
+        if (!v.begin(remaining(d.h, now), static_cast<Rank>(d.h.rank), d.rdata_count))
+            return MDB_SUCCESS;
+        codec::RdataIter it(d);
+        for (std::span<const uint8_t> rd; it.next(rd);)
+            if (!v.rdata(rd)) return MDB_SUCCESS;
+        taken = true;
+        return MDB_SUCCESS;
+    });
+    if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
+    ++(found == Found::live ? counters_.hits : counters_.misses);
+    return taken;
 }
 
 bool LmdbCache::put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,

@@ -70,6 +70,20 @@ struct Stats {
     uint64_t used = 0;     // bytes in use (branch+leaf+overflow pages * page size)
 };
 
+// Receives a cached RRset without copying it (Cache::visit_rrset): the
+// spans point into the database and are valid only during the call.
+class RRsetVisitor {
+  public:
+    // First: the aged TTL, the rank and how many rdatas follow. Return
+    // false to stop (nothing more is delivered; the visit counts as a miss).
+    virtual bool begin(uint32_t ttl, Rank rank, uint16_t count) = 0;
+    // Each rdata in turn (wire form, names uncompressed); false stops.
+    virtual bool rdata(std::span<const uint8_t> rdata) = 0;
+
+  protected:
+    ~RRsetVisitor() = default;
+};
+
 inline constexpr uint32_t kDefaultMinTtl = 5;             // seconds
 inline constexpr uint32_t kDefaultMaxTtl = 6 * 24 * 3600; // 6 days
 
@@ -109,6 +123,20 @@ class Cache {
     // Unexpired data only.
     virtual std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                            uint64_t now) = 0;
+    // The same lookup without copies or allocation, for answering from the
+    // cache: hands the unexpired RRset to `v` inside one read of the shared
+    // read transaction. Returns true when `v` took all of it (begin() and
+    // every rdata() returned true); false on a miss or when `v` stopped.
+    // The default goes through get_rrset().
+    virtual bool visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
+                             RRsetVisitor& v) {
+        auto rr = get_rrset(owner, type, now);
+        if (!rr || !v.begin(rr->ttl, rr->rank, static_cast<uint16_t>(rr->rdatas.size())))
+            return false;
+        for (const auto& rd : rr->rdatas)
+            if (!v.rdata(rd)) return false;
+        return true;
+    }
 
     // Negative answers (RFC 2308): NXDOMAIN covers every type of the name;
     // NODATA covers one type. TTL = min(SOA TTL, SOA MINIMUM), bounded:

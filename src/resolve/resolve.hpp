@@ -149,6 +149,18 @@ public:
     // Per-address smoothed RTT (ms) and penalties, shared by all requests.
     struct ServerStats;
     ServerStats& servers();
+
+    // The cache-hit path: answers `q` when the cache holds an unexpired
+    // RRset of exactly (QNAME, QTYPE) good enough for a client (rank
+    // nonauth or better), the answer a Request would give, written straight
+    // from the cached wire data into `out` (begun, not finished) with aged
+    // TTLs, without a Request, a copy or an allocation. Returns false, with
+    // `out` untouched, for everything else (class other than IN, a miss,
+    // CNAMEs and negative entries to follow): then run a Request, whose
+    // caching rules are the reference. `opts` must be those the Request
+    // would get (no_cache and debug always take the Request).
+    bool answer_from_cache(const dns::Query& q, const RequestOptions& opts,
+                           dns::ResponseBuilder& out);
     // Where DEBUG_ALWAYS lines go (default: util log, group "resolv",
     // whatever the log level). One line per step of a request with
     // RequestOptions::debug.

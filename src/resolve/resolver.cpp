@@ -58,4 +58,52 @@ Resolver::ServerStats& Resolver::servers()
     return impl_->servers;
 }
 
+namespace {
+
+// Writes the RRset into the answer section as the visitor receives it.
+class AnswerWriter final : public cache::RRsetVisitor {
+public:
+    AnswerWriter(const dns::Query& q, dns::ResponseBuilder& out) : q_(q), out_(out) {}
+
+    bool begin(uint32_t ttl, cache::Rank rank, uint16_t count) override
+    {
+        // Glue and referral data reach name servers, never clients (RFC 2181 5.4.1).
+        if (rank < cache::Rank::nonauth || count == 0)
+            return false;
+        ttl_ = ttl;
+        out_.set_aa(false);
+        out_.set_rcode(dns::rcode::NOERROR);
+        return true;
+    }
+
+    bool rdata(std::span<const uint8_t> rd) override
+    {
+        if (!truncated_ && !out_.add_rr(dns::Section::answer, q_.qname.view(), q_.qtype,
+                                        dns::klass::IN, ttl_, rd)) {
+            out_.set_tc(true); // as Request::write_answer: what fits, and TC
+            truncated_ = true;
+        }
+        return true;
+    }
+
+private:
+    const dns::Query& q_;
+    dns::ResponseBuilder& out_;
+    uint32_t ttl_ = 0;
+    bool truncated_ = false;
+};
+
+} // namespace
+
+bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts,
+                                 dns::ResponseBuilder& out)
+{
+    cache::Cache* c = impl_->cache;
+    if (c == nullptr || opts.no_cache || opts.debug || q.qclass != dns::klass::IN)
+        return false;
+    const uint64_t now = impl_->clock.wall_s ? impl_->clock.wall_s() : 0;
+    AnswerWriter w(q, out);
+    return c->visit_rrset(q.qname_lower.view(), q.qtype, now, w);
+}
+
 } // namespace kresd::resolve
