@@ -1,6 +1,8 @@
 #include "policy/special_names.hpp"
 
+#include <algorithm>
 #include <array>
+#include <string_view>
 #include <vector>
 
 namespace kresd::policy {
@@ -42,6 +44,20 @@ const Name& rev6_one()
 bool same(std::span<const uint8_t> a, const Name& b)
 {
     return dns::name_in_zone(a, b.view()) && dns::name_labels(a) == dns::name_labels(b.view());
+}
+
+// The top-level label of a wire name (empty for the root or a malformed
+// name): the special and blocked zones sit below a few TLDs only, so the
+// names of nearly every query are passed over after one look.
+std::string_view top_label(std::span<const uint8_t> name)
+{
+    size_t pos = 0, last = 0;
+    while (pos < name.size() && name[pos] != 0) {
+        last = pos;
+        pos += size_t{1} + name[pos];
+    }
+    if (pos >= name.size() || pos == 0) return {};
+    return {reinterpret_cast<const char*>(name.data()) + last + 1, name[last]};
 }
 
 constexpr uint32_t kTtl = 900;
@@ -88,6 +104,8 @@ bool answer_special(const dns::Query& q, dns::ResponseBuilder& out)
 {
     if (q.qclass != dns::klass::IN) return false;
     auto name = q.qname_lower.view();
+    const std::string_view tld = top_label(name);
+    if (tld != "localhost" && tld != "arpa") return false;
     const uint16_t t = q.qtype;
     static constexpr std::array<uint8_t, 4> v4{127, 0, 0, 1};
     static constexpr std::array<uint8_t, 16> v6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -158,6 +176,8 @@ bool answer_blocked(const dns::Query& q, dns::ResponseBuilder& out)
 {
     static const std::vector<Name> zones = blocked_zones();
     auto name = q.qname_lower.view();
+    const std::string_view tld = top_label(name);
+    if (tld != "arpa" && tld != "test" && tld != "invalid" && tld != "onion") return false;
     for (const auto& z : zones) {
         if (!dns::name_in_zone(name, z.view())) continue;
         out.set_aa(true);

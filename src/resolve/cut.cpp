@@ -74,7 +74,7 @@ bool Request::Impl::cut_from_cache(Goal& g, Cut& out)
                 out = std::move(cut);
                 return true;
             }
-            log("cached cut '%s' has no reachable server, going up",
+            REQ_LOG("cached cut '%s' has no reachable server, going up",
                 names::text(name).c_str());
         }
         if (name.len <= 1)
@@ -124,7 +124,7 @@ void Request::Impl::step_find_cut(Goal& g)
     }
     g.min_labels = names::labels(g.cut.zone) + 1;
     g.state = GoalState::select_server;
-    log("zone cut '%s' for '%s', %zu name servers", names::text(g.cut.zone).c_str(),
+    REQ_LOG("zone cut '%s' for '%s', %zu name servers", names::text(g.cut.zone).c_str(),
         names::text(g.sname).c_str(), g.cut.ns.size());
 }
 

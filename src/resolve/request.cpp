@@ -19,7 +19,7 @@ Request::Impl::Impl(Resolver& r, const dns::Query& q, const RequestOptions& o)
     g.qtype = q.qtype;
     g.qclass = q.qclass;
     goals.push_back(std::move(g));
-    log("begin '%s' type %u%s", names::text(q.qname).c_str(), q.qtype,
+    REQ_LOG("begin '%s' type %u%s", names::text(q.qname).c_str(), q.qtype,
         opts.forward.empty() ? "" : " (forwarding)");
 }
 
@@ -103,7 +103,7 @@ void Request::Impl::step_cache_lookup(Goal& g)
                 g.final_rrs.push_back({g.sname, g.qtype, g.qclass, rr->ttl, now, rd});
             g.outcome = Outcome::positive;
             g.state = GoalState::done;
-            log("cache: '%s' type %u, %zu records", names::text(g.sname).c_str(), g.qtype,
+            REQ_LOG("cache: '%s' type %u, %zu records", names::text(g.sname).c_str(), g.qtype,
                 rr->rdatas.size());
             return;
         }
@@ -120,7 +120,7 @@ void Request::Impl::step_cache_lookup(Goal& g)
             g.nxdomain = neg->nxdomain;
             g.outcome = Outcome::negative;
             g.state = GoalState::done;
-            log("cache: '%s' type %u is %s", names::text(g.sname).c_str(), g.qtype,
+            REQ_LOG("cache: '%s' type %u is %s", names::text(g.sname).c_str(), g.qtype,
                 neg->nxdomain ? "NXDOMAIN" : "NODATA");
             return;
         }
@@ -137,7 +137,7 @@ void Request::Impl::step_cache_lookup(Goal& g)
         }
         g.chain.push_back({g.sname, dns::type::CNAME, g.qclass, cname->ttl, now,
                            cname->rdatas.front()});
-        log("cache: '%s' CNAME '%s'", names::text(g.sname).c_str(), names::text(target).c_str());
+        REQ_LOG("cache: '%s' CNAME '%s'", names::text(g.sname).c_str(), names::text(target).c_str());
         g.sname = target;
     }
     g.state = GoalState::find_cut;
@@ -172,7 +172,7 @@ void Request::Impl::step_select(Goal& g)
         return;
     }
     if (refused_local != 0)
-        log("%zu local/private addresses not asked (ALLOW_LOCAL is off)", refused_local);
+        REQ_LOG("%zu local/private addresses not asked (ALLOW_LOCAL is off)", refused_local);
     for (size_t i = 0; i < considered; ++i) {
         NsEntry& e = g.cut.ns[i];
         if (e.configured || e.exhausted)
@@ -203,7 +203,7 @@ void Request::Impl::step_select(Goal& g)
             continue;
         }
         ++subrequests;
-        log("'%s' has no usable address, resolving it (type %u)", names::text(e.name).c_str(),
+        REQ_LOG("'%s' has no usable address, resolving it (type %u)", names::text(e.name).c_str(),
             type);
         Goal sub;
         sub.sname = e.name;
@@ -262,7 +262,7 @@ bool Request::Impl::step_send(Goal& g, Outgoing& out)
     ++upstream;
     g.min_queries += o.minimised ? 1 : 0;
     g.state = GoalState::wait_reply;
-    log("asking %s %s: '%s' type %u%s%s (zone '%s')", address_to_string(g.server).c_str(),
+    REQ_LOG("asking %s %s: '%s' type %u%s%s (zone '%s')", address_to_string(g.server).c_str(),
         o.proto == Proto::tcp ? "tcp" : "udp", names::text(qname).c_str(), qtype,
         o.minimised ? " (minimised)" : "", o.edns ? "" : " (no EDNS)",
         names::text(g.cut.zone).c_str());
@@ -287,7 +287,7 @@ void Request::Impl::pop_goal()
             ede_text = g.ede_text;
             break;
         }
-        log("finished: RCODE %u after %u upstream queries", rcode, upstream);
+        REQ_LOG("finished: RCODE %u after %u upstream queries", rcode, upstream);
         return;
     }
     Goal sub = std::move(goals.back());
@@ -313,12 +313,12 @@ void Request::Impl::pop_goal()
     // better for the other address family.
     if (sub.outcome == Outcome::failed || (sub.outcome == Outcome::negative && sub.nxdomain))
         e.exhausted = true;
-    log("'%s' type %u: %zu addresses", names::text(sub.sname).c_str(), sub.qtype, added);
+    REQ_LOG("'%s' type %u: %zu addresses", names::text(sub.sname).c_str(), sub.qtype, added);
 }
 
 void Request::Impl::fail_goal(Goal& g, uint16_t code, std::string text)
 {
-    log("goal '%s' type %u failed: %s", names::text(g.sname).c_str(), g.qtype, text.c_str());
+    REQ_LOG("goal '%s' type %u failed: %s", names::text(g.sname).c_str(), g.qtype, text.c_str());
     g.outcome = Outcome::failed;
     g.state = GoalState::failed;
     g.ede_code = code;
@@ -327,7 +327,7 @@ void Request::Impl::fail_goal(Goal& g, uint16_t code, std::string text)
 
 void Request::Impl::fail_request(uint16_t code, std::string text)
 {
-    log("request failed: %s", text.c_str());
+    REQ_LOG("request failed: %s", text.c_str());
     finished = true;
     rcode = dns::rcode::SERVFAIL;
     ede_code = code;

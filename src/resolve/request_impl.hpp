@@ -27,6 +27,13 @@
 // stop further work.
 #pragma once
 
+// One DEBUG_ALWAYS line from inside Request::Impl (see log()).
+#define REQ_LOG(...)                                                                               \
+    do {                                                                                           \
+        if (debug())                                                                               \
+            log(__VA_ARGS__);                                                                      \
+    } while (0)
+
 #include <cstdarg>
 #include <optional>
 #include <string>
@@ -181,6 +188,8 @@ struct Request::Impl {
     uint64_t now_ms() const;
     uint64_t now_s() const;
     bool debug() const { return opts.debug && res.debug_log != nullptr; }
+    // Call through REQ_LOG, which skips formatting the arguments (names
+    // turned into text) unless this request is being debugged.
     void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
 };
 

@@ -53,7 +53,7 @@ void Request::Impl::timeout()
     if (finished || goals.empty() || goals.back().state != GoalState::wait_reply)
         return;
     Goal& g = goals.back();
-    log("%s did not answer in time", address_to_string(g.out.to).c_str());
+    REQ_LOG("%s did not answer in time", address_to_string(g.out.to).c_str());
     res.servers().on_timeout(g.out.to, now_ms());
     ++try_of(g, g.out.to).timeouts;
     g.state = GoalState::select_server;
@@ -61,7 +61,7 @@ void Request::Impl::timeout()
 
 void Request::Impl::server_failed(Goal& g, const char* why)
 {
-    log("%s: %s", address_to_string(g.out.to).c_str(), why);
+    REQ_LOG("%s: %s", address_to_string(g.out.to).c_str(), why);
     res.servers().on_failure(g.out.to, now_ms());
     try_of(g, g.out.to).excluded = true;
     g.state = GoalState::select_server;
@@ -73,7 +73,7 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
     if (m.tc) {
         // RFC 7766 5 (RFC 1035 4.2.1): truncated over UDP, ask again over TCP.
         if (o.proto == Proto::udp) {
-            log("%s: truncated, retrying over TCP", address_to_string(o.to).c_str());
+            REQ_LOG("%s: truncated, retrying over TCP", address_to_string(o.to).c_str());
             g.use_tcp = true;
             g.state = GoalState::send_query;
         } else {
@@ -83,7 +83,7 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
     }
     if (o.edns && (m.rcode == dns::rcode::FORMERR || m.rcode == dns::rcode::NOTIMP)) {
         // RFC 6891 7: a server that does not do EDNS; ask it again without.
-        log("%s: RCODE %u to EDNS, retrying without", address_to_string(o.to).c_str(), m.rcode);
+        REQ_LOG("%s: RCODE %u to EDNS, retrying without", address_to_string(o.to).c_str(), m.rcode);
         res.servers().set_no_edns(o.to, now_ms());
         g.state = GoalState::send_query;
         return;
@@ -92,7 +92,7 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
                         m.rcode == dns::rcode::REFUSED || m.rcode == dns::rcode::SERVFAIL)) {
         // RFC 9156 4: servers that break on minimised queries get the
         // full name (for the rest of this goal).
-        log("%s: RCODE %u to a minimised query, asking the full name",
+        REQ_LOG("%s: RCODE %u to a minimised query, asking the full name",
             address_to_string(o.to).c_str(), m.rcode);
         g.minimize = false;
         g.state = GoalState::send_query;
@@ -109,7 +109,7 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
     const unsigned max_chain = res.config().limits.max_cname_chain;
     ctx.hops_left = g.cname_hops < max_chain ? max_chain - g.cname_hops : 0;
     Classified c = classify(m, ctx);
-    log("%s: %s", address_to_string(o.to).c_str(), c.why);
+    REQ_LOG("%s: %s", address_to_string(o.to).c_str(), c.why);
     switch (c.verdict) {
     case Verdict::answer: apply_answer(g, c); break;
     case Verdict::negative: apply_negative(g, c); break;
@@ -193,7 +193,7 @@ void Request::Impl::apply_referral(Goal& g, Classified& c)
         if (e.addrs.empty())
             add_cached_addresses(e);
     }
-    log("delegation to '%s', %zu name servers, %zu glue records", names::text(c.zone).c_str(),
+    REQ_LOG("delegation to '%s', %zu name servers, %zu glue records", names::text(c.zone).c_str(),
         c.ns.size(), c.glue.size());
     g.cut = std::move(cut);
     g.tries.clear();
@@ -248,7 +248,7 @@ void Request::Impl::apply_restart(Goal& g, Classified& c)
     cache_chain(c.chain, rank);
     g.cname_hops += c.hops;
     append(g.chain, c.chain);
-    log("following the chain to '%s'", names::text(c.target).c_str());
+    REQ_LOG("following the chain to '%s'", names::text(c.target).c_str());
     g.sname = c.target;
     g.state = GoalState::cache_lookup;
 }
