@@ -178,7 +178,7 @@ private:
     uint16_t ext_rcode_ = 0;
     uint16_t counts_[4] = {0, 0, 0, 0};
     std::span<const uint8_t> qname_;
-    std::array<uint8_t, 512> opts_{};
+    std::array<uint8_t, 512> opts_; // read only up to opts_len_: not zeroed per answer
     size_t opts_len_ = 0;
     bool begun_ = false;
     bool finished_ = false;
