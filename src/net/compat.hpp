@@ -40,3 +40,20 @@ inline int sendmmsg(int fd, mmsghdr* v, unsigned int n, int flags)
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
 #endif
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+namespace kresd::net {
+
+// Stream connections to clients write whole answers (or TLS records) at
+// once and coalesce them per loop step themselves: Nagle's algorithm would
+// only hold the next answer back until the client's delayed ACK (tens of
+// milliseconds with pipelined queries). Best effort.
+inline void set_nodelay(int fd)
+{
+    int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+} // namespace kresd::net

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "net/address.hpp"
+#include "net/compat.hpp"
 #include "net/listeners.hpp"
 #include "util/log.hpp"
 
@@ -266,6 +267,7 @@ private:
     {
         auto* self = static_cast<StreamListener*>(arg);
         if (self->kind_ == StreamKind::dns) {
+            set_nodelay(fd);
             ++self->ctx_.stats->tcp_conns;
             auto& conns = self->ctx_.connections;
             if (conns.size() >= self->ctx_.tcp_max_connections && !conns.empty())

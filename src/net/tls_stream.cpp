@@ -468,6 +468,7 @@ void TlsListener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* peer,
     }
     if (self->registry_.size() >= self->ctx_.tcp_max_connections && !self->registry_.empty())
         delete self->registry_.front(); // the one idle the longest
+    set_nodelay(fd);
     TlsStreamParams p;
     p.ctx = &self->ctx_;
     p.registry = &self->registry_;
