@@ -3,7 +3,7 @@
 process each on the same CPU core, under the same query lists, with a
 trivial responder (the floor) for the kernel's share.
 
-    tests/bench/perf.py                       # full run, about 12 minutes
+    tests/bench/perf.py                       # full run, about 10 minutes
     tests/bench/perf.py --smoke --json        # the CI version, ~30 s
     tests/bench/perf.py --runs 5 --duration 10 --rate 50000 \\
         --resolvers ours,knot-resolver --workloads hits,misses
@@ -69,7 +69,9 @@ Figures for each (workload, mode, resolver), medians over --runs:
   lost        queries without an answer within -t --timeout seconds
   CPU s       resolver user+sys CPU time (utime+stime of /proc/PID/stat,
               10 ms ticks) over the dnsperf run; the warm-up is not counted
-  CPU us/q    CPU s / answered queries, in microseconds
+  CPU us/q    CPU s / answered queries, in microseconds (the JSON also has
+              cpu_sched: the same CPU time from /proc/PID/task/*/schedstat,
+              in nanoseconds, a cross-check for short runs)
   RSS MB      peak resident set (VmHWM of /proc/PID/status), reset with
               /proc/PID/clear_refs before each measured run (so it is the
               peak during that run; the cache's mapped pages count)
@@ -90,6 +92,7 @@ resolvers only know the lab's loopback root servers.
 
 --json prints the whole result (config, machine, results with every run,
 ratios, scaling, errors) as JSON on stdout; progress goes to stderr.
+--from-json FILE prints the table of such a saved result again.
 
 Exit status: 0 when everything ran, 1 on an error (a resolver that did not
 start or died, dnsperf failing, the floor not building), 2 on bad
@@ -295,6 +298,19 @@ def new_server(kind, ctx, workdir, *, tls=False):
     return srv, port, tls_port
 
 
+def sched_cpu(pid):
+    """On-CPU seconds of all threads of pid from /proc/PID/task/*/schedstat
+    (nanoseconds: a precise cross-check of the 10 ms ticks of /proc/PID/stat)."""
+    total = 0
+    try:
+        for task in Path(f'/proc/{pid}/task').iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += int((task / 'schedstat').read_text().split()[0])
+    except OSError:
+        return None
+    return total / 1e9
+
+
 def reset_peak_rss(pid):
     """Start VmHWM again from the current RSS (Linux >= 4.0)."""
     with contextlib.suppress(OSError):
@@ -333,16 +349,17 @@ def measure(ctx, srv, port, workload, mode, workdir, tls_port=None):
     a = ctx.args
     single = ctx.lists[workload][2]
     reset_peak_rss(srv.pid)
-    cpu0 = srv.cpu_seconds()
+    cpu0, sched0 = srv.cpu_seconds(), sched_cpu(srv.pid)
     res = dnsperf(tls_port if workload == 'dot' else port, ctx.files[workload],
                   mode={'tcp': 'tcp', 'dot': 'dot'}.get(workload, 'udp'),
                   rate=a.rate if mode == 'rate' else 0,
                   duration=a.pass_limit if single else a.duration, single_pass=single,
                   workdir=workdir, **perf_kw(ctx))
-    cpu1 = srv.cpu_seconds()
+    cpu1, sched1 = srv.cpu_seconds(), sched_cpu(srv.pid)
     if not srv.running() or cpu0 is None or cpu1 is None:
         raise BenchError(f'{srv.name} died during {workload}/{mode}:\n{srv.log()}')
     res['cpu'] = round(cpu1 - cpu0, 3)
+    res['cpu_sched'] = round(sched1 - sched0, 6) if None not in (sched0, sched1) else None
     res['cpu_us_per_query'] = (res['cpu'] * 1e6 / res['completed']) if res['completed'] else None
     res['peak_rss_kb'] = srv.peak_rss_kb()
     return res
@@ -465,6 +482,7 @@ def summarize(runs):
         'completed': lambda r: r['completed'],
         'cpu_s': lambda r: r['cpu'],
         'cpu_us_per_query': lambda r: r['cpu_us_per_query'],
+        'cpu_sched_s': lambda r: r.get('cpu_sched'),
         'peak_rss_kb': lambda r: r['peak_rss_kb'],
     }
     out = {k: med([f(r) for r in runs]) for k, f in pick.items()}
@@ -614,6 +632,8 @@ def parse_args(argv):
                     help='the CI version: 200 names, 1 s, 1 run, no scaling, '
                          f'{",".join(SMOKE_WORKLOADS)}')
     ap.add_argument('--json', action='store_true', help='print the results as JSON')
+    ap.add_argument('--from-json', metavar='FILE',
+                    help='measure nothing: print the table of a saved --json result')
     ap.add_argument('--kresd', default=None,
                     help='our kresd binary (default $KRESD_BIN, else <repo>/build/kresd)')
     ap.add_argument('--clients', type=int, default=16, help='dnsperf -c (%(default)s)')
@@ -663,6 +683,13 @@ def pin_lab(lab, cpu):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.from_json:
+        try:
+            report(json.loads(Path(args.from_json).read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            say(f'{args.from_json}: not a perf.py --json result: {e!r}')
+            return 1
+        return 0
     for tool in ('dnsperf', 'taskset'):
         if not shutil.which(tool):
             say(f'{tool} not found')
