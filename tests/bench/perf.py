@@ -244,6 +244,12 @@ class Floor(resolvers.Resolver):
             raise BenchError(f'floor did not start: {line!r}\n{self.log()}')
         return self
 
+    def stop(self, timeout=10.0):
+        rc = super().stop(timeout)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return rc
+
 
 def build_floor(workdir):
     cc = shutil.which('cc') or shutil.which('gcc')
