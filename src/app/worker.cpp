@@ -146,8 +146,11 @@ void Worker::retire(Pending* p)
     retired_.push_back(std::move(*p->pos));
     pending_.erase(p->pos);
     stats_.concurrent = pending_.size();
-    timeval now{0, 0};
-    event_add(reaper_.get(), &now);
+    // Activated, not re-added with a zero timeout: libevent takes a timer
+    // that is due but not yet run off the active list when it is added
+    // again, so under steady traffic (a retire in every loop pass) the
+    // reaper never ran and every finished request stayed in memory.
+    event_active(reaper_.get(), EV_TIMEOUT, 0);
 }
 
 bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
