@@ -204,6 +204,7 @@ struct Daemon {
     {
         lua::Settings& s = engine->settings();
         worker->set_edns_size(s.edns_bufsize);
+        worker->set_padding(s.tls_padding);
         if (!resolver) return;
         resolve::Config& c = resolver->config();
         c.ipv4 = s.ipv4;

@@ -44,6 +44,7 @@ struct Worker::Pending {
     Worker& w;
     dns::Query q;
     bool udp;
+    uint16_t pad; // padding block of the answer (0: none)
     std::unique_ptr<resolve::Request> req;
     std::unique_ptr<net::DeferredReply> reply;
     net::UpstreamQuery upstream;
@@ -51,9 +52,9 @@ struct Worker::Pending {
     bool done = false; // answered (or given up): ignore late events
     std::list<std::unique_ptr<Pending>>::iterator pos;
 
-    Pending(Worker& worker, const dns::Query& query, bool over_udp,
+    Pending(Worker& worker, const dns::Query& query, bool over_udp, uint16_t padding,
             const resolve::RequestOptions& opts)
-        : w(worker), q(query), udp(over_udp),
+        : w(worker), q(query), udp(over_udp), pad(padding),
           req(std::make_unique<resolve::Request>(*worker.resolver_, query, opts)),
           upstream(worker.base_, worker.source_)
     {
@@ -100,6 +101,7 @@ struct Worker::Pending {
             if (w.begin_answer(q, b)) {
                 req->write_answer(b);
                 w.mods_.on_answer(q, true, b.rcode(), b);
+                b.set_padding(pad);
                 size_t n = b.finish(w.edns_size_);
                 reply->send({buf.data(), n});
             }
@@ -138,6 +140,13 @@ bool Worker::begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const
     if (b.begin(q, dns::rcode::NOERROR, mods_.option_reserve(q) + resolve::Request::ede_reserve()))
         return true;
     return b.begin(q, dns::rcode::NOERROR);
+}
+
+uint16_t Worker::padding_for(const dns::Query& q, net::Transport t) const
+{
+    // RFC 7830 3: a padded query gets a padded answer; never in the clear (6).
+    const bool encrypted = t == net::Transport::tls || t == net::Transport::https;
+    return encrypted && q.edns.padding ? padding_ : 0;
 }
 
 void Worker::retire(Pending* p)
@@ -234,7 +243,8 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
                 ++stats_.dropped;
                 return 0;
             }
-            auto p = std::make_unique<Pending>(*this, q, udp, d.options);
+            auto p = std::make_unique<Pending>(*this, q, udp, padding_for(q, client.transport),
+                                               d.options);
             resolve::Outgoing o;
             if (p->req->produce(o) == resolve::Step::done) { // answered from the cache
                 p->req->write_answer(b);
@@ -270,6 +280,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
         return 0;
     }
     mods_.on_answer(q, ok, b.rcode(), b);
+    b.set_padding(padding_for(q, client.transport));
     return b.finish(edns_size_);
 }
 

@@ -42,6 +42,10 @@ public:
     const WorkerStats& stats() const { return stats_; }
     // The EDNS buffer size we advertise (net.bufsize()).
     void set_edns_size(uint16_t size) { edns_size_ = size; }
+    // net.tls_padding(): block size for EDNS(0) padding of answers over
+    // TLS and HTTPS to queries that carry a Padding option (RFC 7830,
+    // RFC 8467 4.1: 468); 0 turns it off.
+    void set_padding(uint16_t block) { padding_ = block; }
     // Enables resolution (absent: everything not local is REFUSED).
     void set_resolver(resolve::Resolver* r, event_base* base);
     // Options every request starts with (option() flags) and the upstream
@@ -55,12 +59,15 @@ private:
     friend struct Pending;
     bool answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const;
     bool begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const;
+    // The padding block for an answer to `q` over `t` (0: none).
+    uint16_t padding_for(const dns::Query& q, net::Transport t) const;
     void retire(Pending* p);
 
     const modules::Registry& mods_;
     const policy::Policy& policy_;
     const std::map<std::vector<uint8_t>, std::vector<resolve::Address>>& hints_;
     uint16_t edns_size_ = dns::kDefaultEdnsSize;
+    uint16_t padding_ = 468;
     WorkerStats stats_;
 
     resolve::Resolver* resolver_ = nullptr;

@@ -192,6 +192,8 @@ bool read_opt(const RrView& rr, Edns& edns)
             return false;
         if (code == edns_opt::NSID)
             edns.nsid = true; // RFC 5001 2.1: empty in queries; we do not insist
+        else if (code == edns_opt::PADDING)
+            edns.padding = true;
         pos += len;
     }
     return true;
@@ -383,6 +385,7 @@ void ResponseBuilder::reset()
     opt_room_ = 0;
     edns_ = false;
     do_bit_ = false;
+    pad_block_ = 0;
     ext_rcode_ = 0;
     std::fill(std::begin(counts_), std::end(counts_), uint16_t{0});
     qname_ = {};
@@ -536,11 +539,26 @@ size_t ResponseBuilder::finish(uint16_t our_udp_size)
         put16(buf_, pos_ + 3, std::max(our_udp_size, kMinUdpSize));
         const uint32_t ttl = (uint32_t{ext_rcode_} << 24) | (do_bit_ ? kEdnsDo : 0u);
         put32(buf_, pos_ + 5, ttl);
-        put16(buf_, pos_ + 9, static_cast<uint16_t>(opts_len_));
+        // Padding goes last, after every other option (RFC 7830 3): its
+        // zero octets make the whole message a multiple of the block.
+        size_t pad = 0;
+        if (pad_block_ > 1) {
+            const size_t bare = pos_ + kOptFixed + opts_len_ + kOptionHeader;
+            const size_t want = (bare + pad_block_ - 1) / pad_block_ * pad_block_;
+            if (want <= limit_ && opts_len_ + kOptionHeader + (want - bare) <= 0xFFFF)
+                pad = kOptionHeader + (want - bare);
+        }
+        put16(buf_, pos_ + 9, static_cast<uint16_t>(opts_len_ + pad));
         pos_ += kOptFixed;
         if (opts_len_ != 0)
             std::memcpy(buf_.data() + pos_, opts_.data(), opts_len_);
         pos_ += opts_len_;
+        if (pad != 0) {
+            put16(buf_, pos_, edns_opt::PADDING);
+            put16(buf_, pos_ + 2, static_cast<uint16_t>(pad - kOptionHeader));
+            std::memset(buf_.data() + pos_ + kOptionHeader, 0, pad - kOptionHeader);
+            pos_ += pad;
+        }
         ++counts_[kAr];
     }
     for (size_t i = 0; i < 4; ++i)

@@ -70,6 +70,7 @@ struct Edns {
     uint8_t version = 0;
     bool do_bit = false;
     bool nsid = false;       // NSID option present (RFC 5001)
+    bool padding = false;    // Padding option present (RFC 7830)
     uint16_t ext_rcode_hi = 0;
 };
 
@@ -135,6 +136,11 @@ public:
     // Low 4 bits into the header, high 8 bits into the OPT TTL at finish();
     // without EDNS the high bits are lost. Call before finish().
     void set_rcode(uint16_t rcode);
+    // EDNS(0) Padding (RFC 7830, block-length strategy of RFC 8467 4.1):
+    // finish() adds a Padding option that brings the message to a multiple
+    // of `block` octets, when the answer has EDNS and the padded message
+    // still fits the limit (else no padding). 0 (the default) or 1: none.
+    void set_padding(uint16_t block) { pad_block_ = block; }
 
     // Appends one RR. An owner equal to the query name (case-insensitively)
     // is written as a compression pointer to the question. Returns false and
@@ -175,6 +181,7 @@ private:
     size_t opt_room_ = 0;
     bool edns_ = false;
     bool do_bit_ = false;
+    uint16_t pad_block_ = 0;
     uint16_t ext_rcode_ = 0;
     uint16_t counts_[4] = {0, 0, 0, 0};
     std::span<const uint8_t> qname_;

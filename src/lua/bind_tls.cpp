@@ -12,6 +12,12 @@
 //                                  instances of the rundir (Knot Resolver's
 //                                  default is a per-process random key).
 //   net.tls_sticket_secret_file(path)  the same, with the secret read from a file.
+//   net.tls_padding([true|false|N]) EDNS(0) padding of answers over TLS and
+//                                  HTTPS to padded queries: true (the
+//                                  default) pads to blocks of 468 octets
+//                                  (RFC 8467 4.1), N >= 2 to blocks of N,
+//                                  false or N < 2 turns it off. Returns the
+//                                  setting: true for the default, false, or N.
 //
 // The settings live in the process-wide net::tls_settings() (see net/tls.hpp
 // for why), so the engine does not need to know about TLS. bind_net() must
@@ -105,6 +111,37 @@ int l_tls_sticket_secret_file(lua_State* L)
     return 1;
 }
 
+constexpr uint16_t kDefaultPadding = 468;
+constexpr lua_Integer kMaxPadding = 4096;
+
+int l_tls_padding(lua_State* L)
+{
+    uint16_t& pad = engine_of(L).settings().tls_padding;
+    if (lua_gettop(L) > 1)
+        return luaL_error(L, "net.tls_padding takes one parameter: (true|false|number)");
+    if (lua_gettop(L) == 1) {
+        if (lua_isboolean(L, 1)) {
+            pad = lua_toboolean(L, 1) ? kDefaultPadding : 0;
+        } else if (lua_type(L, 1) == LUA_TNUMBER) {
+            const lua_Number n = lua_tonumber(L, 1);
+            const auto i = static_cast<lua_Integer>(n);
+            if (static_cast<lua_Number>(i) != n || i < 0 || i > kMaxPadding)
+                return luaL_error(L, "net.tls_padding: %s is not an integer in 0-%d",
+                                  lua_tostring(L, 1), static_cast<int>(kMaxPadding));
+            pad = i < 2 ? 0 : static_cast<uint16_t>(i);
+        } else {
+            return luaL_error(L, "net.tls_padding takes one parameter: (true|false|number)");
+        }
+    }
+    if (pad == kDefaultPadding)
+        lua_pushboolean(L, 1);
+    else if (pad == 0)
+        lua_pushboolean(L, 0);
+    else
+        lua_pushinteger(L, pad);
+    return 1;
+}
+
 } // namespace
 
 void bind_tls(lua_State* L)
@@ -117,7 +154,8 @@ void bind_tls(lua_State* L)
     }
     const luaL_Reg fns[] = {{"tls", l_tls},
                             {"tls_sticket_secret", l_tls_sticket_secret},
-                            {"tls_sticket_secret_file", l_tls_sticket_secret_file}};
+                            {"tls_sticket_secret_file", l_tls_sticket_secret_file},
+                            {"tls_padding", l_tls_padding}};
     for (const auto& f : fns) {
         lua_pushstring(L, f.name);
         lua_pushcfunction(L, f.func);

@@ -37,6 +37,7 @@ struct Settings {
     bool ipv4 = true, ipv6 = true;          // net.ipv4 / net.ipv6 (upstream families)
     std::string outgoing_v4, outgoing_v6;   // net.outgoing_v4/v6(): upstream source address
     uint16_t edns_bufsize = 1232;           // net.bufsize()
+    uint16_t tls_padding = 468;             // net.tls_padding(): block, 0 = off
     std::map<std::string, bool> options;    // option(NAME, bool)
     std::string mode = "normal";            // mode('strict'|'normal'|'permissive')
     uint64_t cache_size = 100ull << 20;     // cache.size (Knot Resolver's default: 100 MB)

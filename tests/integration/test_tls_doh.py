@@ -199,6 +199,44 @@ def test_dot_kdig_keeps_one_connection(make_kresd, port):
     k.stop()
 
 
+def received_bytes(out):
+    m = re.search(r';; Received (\d+) B', out)
+    assert m, out
+    return int(m.group(1))
+
+
+def test_padded_queries_get_padded_answers_over_tls_only(make_kresd, port):
+    """RFC 7830 / RFC 8467: padded query over TLS or HTTPS -> answer padded to
+    a multiple of the block (468 by default); never in the clear; the
+    block from net.tls_padding()."""
+    plain = free_port()
+    doh = free_port()
+    k = make_kresd(dot_config(port) + doh_config(doh) +
+                   f"net.listen('127.0.0.1', {plain}, {{ kind = 'dns' }})\n",
+                   instance='pad').start()
+    r = kdig('@127.0.0.1', '-p', port, '+tls', '+padding', 'localhost.', 'A')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'PADDING' in r.stdout and received_bytes(r.stdout) == 468, r.stdout
+    r = kdig('@127.0.0.1', '-p', doh, '+https', '+padding', 'localhost.', 'A')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert received_bytes(r.stdout) == 468, r.stdout
+    r = kdig('@127.0.0.1', '-p', port, '+tls', '+nopadding', 'localhost.', 'A')
+    assert 'PADDING' not in r.stdout and received_bytes(r.stdout) < 468, r.stdout
+    r = kdig('@127.0.0.1', '-p', plain, '+tcp', '+padding', 'localhost.', 'A')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert received_bytes(r.stdout) < 468, r.stdout
+
+    assert k.lua('net.tls_padding()').strip().endswith('true')
+    assert k.lua('net.tls_padding(64)').strip().endswith('64')
+    r = kdig('@127.0.0.1', '-p', port, '+tls', '+padding', 'localhost.', 'A')
+    assert received_bytes(r.stdout) % 64 == 0 and received_bytes(r.stdout) < 468, r.stdout
+    assert k.lua('net.tls_padding(false)').strip().endswith('false')
+    r = kdig('@127.0.0.1', '-p', port, '+tls', '+padding', 'localhost.', 'A')
+    assert received_bytes(r.stdout) < 468 and received_bytes(r.stdout) % 64 != 0, r.stdout
+    assert 'not an integer' in k.lua('net.tls_padding(2.5)')
+    k.stop()
+
+
 def test_dot_with_certificate_from_files(make_kresd, port, certs):
     config = dot_config(port, f"net.tls('{certs['cert']}', '{certs['key']}')\n")
     k = make_kresd(config, instance='files').start()

@@ -2,6 +2,7 @@
 #include "catch.hpp"
 #include "wire_packet.hpp"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -495,4 +496,64 @@ TEST_CASE("ResponseBuilder: a response reads back as the query it answers",
                      q.qname.wire.begin()));
     CHECK(back.qtype == q.qtype);
     CHECK(back.rd == q.rd);
+}
+
+TEST_CASE("ResponseBuilder: padding to a block, after the other options", "[dns][wire][builder]")
+{
+    std::array<uint8_t, 4096> buf{};
+    const Query q = with_edns(false, {0, 3, 0, 0, 0, 12, 0, 0}); // NSID + PADDING
+    REQUIRE(q.edns.nsid);
+    REQUIRE(q.edns.padding);
+    REQUIRE_FALSE(plain().edns.padding);
+
+    ResponseBuilder rb(buf, 4096);
+    REQUIRE(rb.begin(q, rcode::NOERROR, 4 + 2));
+    REQUIRE(rb.add_option(edns_opt::NSID, std::array<uint8_t, 2>{'i', 'd'}));
+    REQUIRE(rb.add_rr(Section::answer, wire_of("example.org"), type::A, klass::IN, 5,
+                      std::vector<uint8_t>{192, 0, 2, 1}));
+    rb.set_padding(468);
+    const auto wire = finished(rb, buf, 1232);
+    CHECK(wire.size() == 468);
+    const Response r = read_response(wire);
+    REQUIRE(r.rrs.size() == 2);
+    const auto& rd = r.rrs[1].rdata;
+    REQUIRE(rd.size() > 10);
+    CHECK(std::vector<uint8_t>(rd.begin(), rd.begin() + 6) ==
+          std::vector<uint8_t>{0, 3, 0, 2, 'i', 'd'});
+    CHECK(rd[6] == 0);
+    CHECK(rd[7] == 12); // PADDING last
+    CHECK(size_t(rd[8]) * 256 + rd[9] == rd.size() - 10);
+    CHECK(std::all_of(rd.begin() + 10, rd.end(), [](uint8_t b) { return b == 0; }));
+
+    SECTION("a block the message does not fit in the limit: no padding")
+    {
+        ResponseBuilder small(buf, 300);
+        REQUIRE(small.begin(q, rcode::NOERROR));
+        small.set_padding(468);
+        const Response s = read_response(finished(small, buf, 1232));
+        REQUIRE(s.rrs.size() == 1);
+        CHECK(s.rrs[0].rdata.empty());
+    }
+    SECTION("other block sizes; 0 and 1 pad nothing")
+    {
+        for (uint16_t block : {2, 64, 128, 500}) {
+            ResponseBuilder b(buf, 4096);
+            REQUIRE(b.begin(q, rcode::NOERROR));
+            b.set_padding(block);
+            CHECK(finished(b, buf, 1232).size() % block == 0);
+        }
+        for (uint16_t block : {0, 1}) {
+            ResponseBuilder b(buf, 4096);
+            REQUIRE(b.begin(q, rcode::NOERROR));
+            b.set_padding(block);
+            CHECK(read_response(finished(b, buf, 1232)).rrs.at(0).rdata.empty());
+        }
+    }
+    SECTION("without EDNS there is nothing to pad")
+    {
+        ResponseBuilder b(buf, 4096);
+        REQUIRE(b.begin(plain(), rcode::NOERROR));
+        b.set_padding(468);
+        CHECK(finished(b, buf, 1232).size() < 468);
+    }
 }
