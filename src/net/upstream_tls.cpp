@@ -208,6 +208,7 @@ struct Query {
     Conn* conn = nullptr;
     bool on_reused = false; // given to a connection that was open already
     bool retried = false;
+    bool queued = false;  // could not be written at once: the timer restarts when it is
     std::string fail_why; // set: the timer reports this failure
 };
 
@@ -321,6 +322,11 @@ struct TlsUpstreamPool::Impl {
         event_add(q.timer.get(), &now);
     }
 
+    static void arm(Query& q, uint32_t ms)
+    {
+        timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+        event_add(q.timer.get(), &tv);
+    }
     std::shared_ptr<ClientConf> client_conf(const resolve::TlsAuth& a, std::string& error);
     void dispatch(Query& q);
     void bury(Conn* c)
@@ -431,10 +437,12 @@ void TlsUpstreamPool::Impl::dispatch(Query& q)
     q.conn = c;
     q.on_reused = c->state == Conn::State::open;
     c->waiting.push_back(q.ticket);
-    uint32_t ms = q.timeout_ms;
-    if (c->state != Conn::State::open) ms = std::max(ms, kMinFirstQueryMs);
-    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-    event_add(q.timer.get(), &tv);
+    // A query that must wait (handshake, or a full pipeline) gets more time
+    // for the wait, and its own timeout again once it is written.
+    q.queued = c->state != Conn::State::open || c->waiting.size() > 1 ||
+               c->inflight.size() >= kMaxInFlight;
+    const uint32_t ms = q.queued ? std::max(q.timeout_ms, kMinFirstQueryMs) : q.timeout_ms;
+    arm(q, ms);
     event_active(c->kick.get(), 0, 0);
 }
 
@@ -702,6 +710,10 @@ void Conn::pump()
         if (!q) continue;
         out.insert(out.end(), q->framed.begin(), q->framed.end());
         inflight.push_back(t);
+        if (q->queued) {
+            q->queued = false;
+            TlsUpstreamPool::Impl::arm(*q, q->timeout_ms);
+        }
     }
 }
 

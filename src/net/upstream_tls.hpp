@@ -98,11 +98,12 @@ class TlsUpstreamPool {
   public:
     static constexpr uint32_t kIdleMs = 10000;
     static constexpr uint32_t kHandshakeMs = 4000;
-    // A query that must wait for a new connection gets at least this long.
+    // A query that must wait (for the handshake, or behind a full pipeline)
+    // gets at least this long for the wait, then its own timeout once written.
     static constexpr uint32_t kMinFirstQueryMs = 1500;
     static constexpr size_t kMaxConnections = 256;
     static constexpr size_t kMaxInFlight = 100;
-    static constexpr size_t kMaxQueued = 1000;
+    static constexpr size_t kMaxQueued = 4000;
 
     using OnReply = std::function<bool(std::span<const uint8_t> reply)>;
     using OnFail = std::function<void(bool timed_out, const char* why)>;
