@@ -55,6 +55,17 @@ function policy.FORWARD(targets)
 	return action('forward', { targets = target_list(targets, 'policy.FORWARD') })
 end
 
+-- policy.TLS_FORWARD({{'192.0.2.1', hostname='dns.example'},
+--                     {'2001:db8::1@853', pin_sha256='base64...'}})
+-- Checked here (addresses, pins, CA files), so a mistake names the config line.
+function policy.TLS_FORWARD(targets)
+	if type(targets) ~= 'table' or #targets == 0 then
+		error("policy.TLS_FORWARD: expected a non-empty list of targets such as {{'192.0.2.1', hostname='dns.example'}}", 2)
+	end
+	__kresd_tls_forward_check(targets)
+	return action('tls_forward', { targets = targets })
+end
+
 function policy.STUB(targets)
 	return action('stub', { targets = target_list(targets, 'policy.STUB') })
 end

@@ -49,6 +49,8 @@ struct Worker::Pending {
     std::unique_ptr<net::DeferredReply> reply;
     net::UpstreamQuery upstream;
     resolve::Proto proto = resolve::Proto::udp;
+    uint64_t tls_ticket = 0; // the query in flight in the TLS pool, if any
+    resolve::Address tls_to;
     bool done = false; // answered (or given up): ignore late events
     std::list<std::unique_ptr<Pending>>::iterator pos;
 
@@ -63,6 +65,7 @@ struct Worker::Pending {
     void send(const resolve::Outgoing& o)
     {
         proto = o.proto;
+        if (o.proto == resolve::Proto::tls) return send_tls(o);
         upstream.start(
             to_sockaddr(o.to), o.proto == resolve::Proto::tcp, o.wire, o.timeout_ms,
             [this](std::span<const uint8_t> bytes, const net::SockAddr& from) {
@@ -77,6 +80,33 @@ struct Worker::Pending {
                 if (done) return;
                 ++w.stats_.timeouts;
                 req->timeout();
+                advance();
+            });
+    }
+
+    // TLS_FORWARD: through the process's connection pool; never cleartext.
+    void send_tls(const resolve::Outgoing& o)
+    {
+        upstream.cancel();
+        tls_to = o.to;
+        tls_ticket = w.tls_pool_->query(
+            to_sockaddr(o.to), o.tls, o.wire, o.timeout_ms,
+            [this](std::span<const uint8_t> bytes) {
+                if (done) return true;
+                if (!req->consume(bytes, tls_to, resolve::Proto::tls)) return false;
+                tls_ticket = 0;
+                advance();
+                return true;
+            },
+            [this](bool timed_out, const char* why) {
+                if (done) return;
+                tls_ticket = 0;
+                if (timed_out) {
+                    ++w.stats_.timeouts;
+                    req->timeout();
+                } else {
+                    req->transport_failed(why);
+                }
                 advance();
             });
     }
@@ -122,12 +152,17 @@ void Worker::set_request_defaults(resolve::RequestOptions defaults, net::Upstrea
 {
     defaults_ = std::move(defaults);
     source_ = std::move(src);
+    if (tls_pool_) tls_pool_->set_source(source_);
 }
 
 void Worker::set_resolver(resolve::Resolver* r, event_base* base)
 {
     resolver_ = r;
     base_ = base;
+    if (!tls_pool_ || tls_base_ != base) {
+        tls_pool_ = std::make_unique<net::TlsUpstreamPool>(base, source_);
+        tls_base_ = base;
+    }
     reaper_.reset(evtimer_new(
         base_, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->retired_.clear(); },
         this));
@@ -152,6 +187,8 @@ uint16_t Worker::padding_for(const dns::Query& q, net::Transport t) const
 void Worker::retire(Pending* p)
 {
     p->upstream.cancel(); // no more events for it; it is freed from the loop
+    if (p->tls_ticket != 0 && tls_pool_) tls_pool_->cancel(p->tls_ticket);
+    p->tls_ticket = 0;
     retired_.push_back(std::move(*p->pos));
     pending_.erase(p->pos);
     stats_.concurrent = pending_.size();

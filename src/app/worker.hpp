@@ -18,6 +18,7 @@
 #include "modules/module.hpp"
 #include "net/handler.hpp"
 #include "net/upstream.hpp"
+#include "net/upstream_tls.hpp"
 #include "policy/policy.hpp"
 #include "resolve/resolve.hpp"
 
@@ -40,6 +41,8 @@ public:
                   std::span<uint8_t> out) override;
 
     const WorkerStats& stats() const { return stats_; }
+    // The DNS-over-TLS upstream pool (TLS_FORWARD); null before set_resolver().
+    const net::TlsUpstreamPool* tls_pool() const { return tls_pool_.get(); }
     // The EDNS buffer size we advertise (net.bufsize()).
     void set_edns_size(uint16_t size) { edns_size_ = size; }
     // net.tls_padding(): block size for EDNS(0) padding of answers over
@@ -73,6 +76,10 @@ private:
     resolve::Resolver* resolver_ = nullptr;
     event_base* base_ = nullptr;
     net::UpstreamSource source_;
+    // TLS_FORWARD connections, kept open across requests (before pending_:
+    // requests are destroyed first and only cancel their tickets).
+    std::unique_ptr<net::TlsUpstreamPool> tls_pool_;
+    event_base* tls_base_ = nullptr;
     resolve::RequestOptions defaults_;
     std::list<std::unique_ptr<Pending>> pending_;
     std::vector<std::unique_ptr<Pending>> retired_; // freed from the loop, not from callbacks

@@ -1,8 +1,11 @@
 // policy.add(): turns the description tables built by lua/policy.lua into
 // typed policy::Rule values.
 #include <lua.hpp>
+#include <stdexcept>
 
 #include "lua/engine.hpp"
+#include "net/upstream_tls.hpp"
+#include "util/log.hpp"
 
 namespace kresd::lua {
 
@@ -56,6 +59,123 @@ std::vector<std::string> string_list(lua_State* L, int idx, const char* fn, bool
     return out;
 }
 
+// A string or a list of strings (pin_sha256, ca_file).
+std::vector<std::string> one_or_list(lua_State* L, int idx, const std::string& what)
+{
+    std::vector<std::string> out;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        out.emplace_back(lua_tostring(L, idx));
+        return out;
+    }
+    if (!lua_istable(L, idx))
+        luaL_error(L, "policy.TLS_FORWARD: %s must be a string or a list of strings", what.c_str());
+    for (int i = 1;; ++i) {
+        lua_rawgeti(L, idx, i);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "policy.TLS_FORWARD: %s must be a string or a list of strings",
+                       what.c_str());
+        out.emplace_back(lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    if (out.empty()) luaL_error(L, "policy.TLS_FORWARD: %s is an empty list", what.c_str());
+    return out;
+}
+
+// policy.TLS_FORWARD targets: {{'ADDR[@PORT]', hostname=, ca_file=,
+// pin_sha256=, insecure=}, ...}; a plain 'ADDR' string is a target with no
+// settings (and so refused: it needs a hostname or a pin).
+std::vector<net::TlsTarget> tls_targets(lua_State* L, int idx)
+{
+    constexpr const char* fn = "policy.TLS_FORWARD";
+    if (!lua_istable(L, idx))
+        luaL_error(L,
+                   "%s: expected a list of targets such as {{'192.0.2.1', hostname='dns.example'}}",
+                   fn);
+    std::vector<net::TlsTarget> out;
+    for (int i = 1;; ++i) {
+        lua_rawgeti(L, idx, i);
+        const int t = lua_gettop(L);
+        if (lua_isnil(L, t)) {
+            lua_pop(L, 1);
+            break;
+        }
+        net::TlsTargetSpec spec;
+        if (lua_type(L, t) == LUA_TSTRING) {
+            spec.address = lua_tostring(L, t);
+        } else if (lua_istable(L, t)) {
+            lua_rawgeti(L, t, 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "%s: target %d has no address as its first item", fn, i);
+            spec.address = lua_tostring(L, -1);
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            while (lua_next(L, t) != 0) {
+                // key at -2, value at -1
+                if (lua_type(L, -2) == LUA_TNUMBER) {
+                    if (lua_tonumber(L, -2) != 1)
+                        luaL_error(L, "%s: target %d: give one address per target", fn, i);
+                } else if (lua_type(L, -2) != LUA_TSTRING) {
+                    luaL_error(L, "%s: target %d has a key that is not a name", fn, i);
+                } else {
+                    const std::string key = lua_tostring(L, -2);
+                    if (key == "hostname") {
+                        if (lua_type(L, -1) != LUA_TSTRING)
+                            luaL_error(L, "%s: target %d: hostname must be a string", fn, i);
+                        spec.hostname = lua_tostring(L, -1);
+                        if (spec.hostname.empty())
+                            luaL_error(L, "%s: target %d: hostname is empty", fn, i);
+                    } else if (key == "ca_file") {
+                        spec.ca_files = one_or_list(L, lua_gettop(L), "ca_file");
+                    } else if (key == "pin_sha256") {
+                        spec.pins = one_or_list(L, lua_gettop(L), "pin_sha256");
+                    } else if (key == "insecure") {
+                        if (!lua_isboolean(L, -1))
+                            luaL_error(L, "%s: target %d: insecure must be true or false", fn, i);
+                        spec.insecure = lua_toboolean(L, -1);
+                    } else {
+                        luaL_error(L,
+                                   "%s: target %d: unknown option '%s' (hostname, ca_file, "
+                                   "pin_sha256, insecure)",
+                                   fn, i, key.c_str());
+                    }
+                }
+                lua_pop(L, 1);
+            }
+        } else {
+            luaL_error(
+                L, "%s: target %d must be a table such as {'192.0.2.1', hostname='dns.example'}",
+                fn, i);
+        }
+        lua_pop(L, 1);
+        try {
+            out.push_back(net::parse_tls_target(spec));
+        } catch (const std::exception& e) {
+            luaL_error(L, "%s: %s", fn, e.what());
+        }
+    }
+    if (out.empty()) luaL_error(L, "%s: the list of targets is empty", fn);
+    return out;
+}
+
+// __kresd_tls_forward_check(targets): raises the error policy.add() would,
+// at the line of the config that calls policy.TLS_FORWARD().
+int l_tls_forward_check(lua_State* L)
+{
+    auto targets = tls_targets(L, 1);
+    for (const auto& t : targets) {
+        if (t.auth->insecure)
+            KR_LOG(warning, "policy",
+                   "TLS_FORWARD to %s: insecure=true, the server is not "
+                   "authenticated",
+                   resolve::address_to_string(t.addr).c_str());
+    }
+    return 0;
+}
+
 policy::Action to_action(lua_State* L, int idx)
 {
     policy::Action a;
@@ -72,6 +192,8 @@ policy::Action to_action(lua_State* L, int idx)
     else if (kind == "flags") a.kind = K::flags;
     else if (kind == "forward") a.kind = K::forward;
     else if (kind == "stub") a.kind = K::stub;
+    else if (kind == "tls_forward")
+        a.kind = K::forward;
     else luaL_error(L, "policy.add: unknown action '%s'", kind.c_str());
     lua_getfield(L, idx, "message");
     if (lua_isstring(L, -1)) a.message = lua_tostring(L, -1);
@@ -84,7 +206,14 @@ policy::Action to_action(lua_State* L, int idx)
         a.clear_flags = string_list(L, lua_gettop(L), "policy.FLAGS", true);
         lua_pop(L, 1);
     }
-    if (a.kind == K::forward || a.kind == K::stub) {
+    if (kind == "tls_forward") {
+        lua_getfield(L, idx, "targets");
+        for (auto& t : tls_targets(L, lua_gettop(L))) {
+            a.targets.push_back(t.addr);
+            a.tls.push_back(std::move(t.auth));
+        }
+        lua_pop(L, 1);
+    } else if (a.kind == K::forward || a.kind == K::stub) {
         lua_getfield(L, idx, "targets");
         for (const auto& t : string_list(L, lua_gettop(L), "policy.FORWARD", false)) {
             auto addr = resolve::parse_address(t);
@@ -154,6 +283,8 @@ void bind_policy(lua_State* L)
 {
     lua_pushcfunction(L, l_policy_add);
     lua_setglobal(L, "__kresd_policy_add");
+    lua_pushcfunction(L, l_tls_forward_check);
+    lua_setglobal(L, "__kresd_tls_forward_check");
 }
 
 } // namespace kresd::lua

@@ -45,6 +45,7 @@ Decision Policy::evaluate(const dns::Query& q, const resolve::RequestOptions& de
         case ActionKind::forward:
         case ActionKind::stub:
             d.options.forward = r.action.targets;
+            d.options.forward_tls = r.action.tls;
             d.options.stub = r.action.kind == ActionKind::stub;
             [[fallthrough]];
         default:

@@ -2,12 +2,14 @@
 //
 // A rule is a filter (all, suffix, suffix_common, pattern) and an action.
 // Rules are checked in the order they were added; the first matching rule
-// with a final action decides (PASS, DENY, DROP, TC, REFUSE, FORWARD, STUB);
+// with a final action decides (PASS, DENY, DROP, TC, REFUSE, FORWARD,
+// TLS_FORWARD, STUB);
 // FLAGS and DEBUG_ALWAYS are chain actions: they change the request and the
 // search goes on. No match means PASS (resolve normally).
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,7 +25,9 @@ struct Action {
     std::string message;                 // DENY_MSG text (sent as EDE extra text)
     std::vector<std::string> set_flags;  // FLAGS: option names to set
     std::vector<std::string> clear_flags;
-    std::vector<resolve::Address> targets; // FORWARD/STUB
+    std::vector<resolve::Address> targets; // FORWARD/STUB/TLS_FORWARD
+    // TLS_FORWARD (kind forward): how to authenticate each of `targets`.
+    std::vector<std::shared_ptr<const resolve::TlsAuth>> tls;
 };
 
 enum class FilterKind { all, suffix, suffix_common, pattern };

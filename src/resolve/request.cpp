@@ -253,6 +253,17 @@ bool Request::Impl::step_send(Goal& g, Outgoing& out)
     o.edns = flags.edns;
     o.minimised = qtype != g.qtype || !names::equal(qname, g.sname);
     o.sent_ms = now_ms();
+    o.wire.tls.reset();
+    if (forwarding && !opts.forward_tls.empty()) {
+        // TLS_FORWARD: always TLS to the target, with its own settings.
+        for (size_t i = 0; i < opts.forward.size() && i < opts.forward_tls.size(); ++i) {
+            if (same_address(opts.forward[i], g.server)) {
+                o.wire.tls = opts.forward_tls[i];
+                break;
+            }
+        }
+        o.proto = Proto::tls;
+    }
     o.wire.to = g.server;
     o.wire.proto = o.proto;
     o.wire.wire = dns::write_query(qname.view(), qtype, g.qclass, flags);
@@ -262,10 +273,10 @@ bool Request::Impl::step_send(Goal& g, Outgoing& out)
     ++upstream;
     g.min_queries += o.minimised ? 1 : 0;
     g.state = GoalState::wait_reply;
+    const char* proto_name = o.proto == Proto::tls ? "tls" : o.proto == Proto::tcp ? "tcp" : "udp";
     REQ_LOG("asking %s %s: '%s' type %u%s%s (zone '%s')", address_to_string(g.server).c_str(),
-        o.proto == Proto::tcp ? "tcp" : "udp", names::text(qname).c_str(), qtype,
-        o.minimised ? " (minimised)" : "", o.edns ? "" : " (no EDNS)",
-        names::text(g.cut.zone).c_str());
+            proto_name, names::text(qname).c_str(), qtype, o.minimised ? " (minimised)" : "",
+            o.edns ? "" : " (no EDNS)", names::text(g.cut.zone).c_str());
     out = o.wire;
     return true;
 }
@@ -360,6 +371,11 @@ bool Request::consume(std::span<const uint8_t> reply, const Address& from, Proto
 void Request::timeout()
 {
     impl_->timeout();
+}
+
+void Request::transport_failed(const char* why)
+{
+    impl_->transport_failed(why);
 }
 
 void Request::write_answer(dns::ResponseBuilder& out) const

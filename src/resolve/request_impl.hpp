@@ -170,6 +170,7 @@ struct Request::Impl {
     // request_reply.cpp: step 4.
     bool consume(std::span<const uint8_t> reply, const Address& from, Proto proto);
     void timeout();
+    void transport_failed(const char* why);
     void handle_reply(Goal& g, const Message& m);
     void server_failed(Goal& g, const char* why);
     void apply_referral(Goal& g, Classified& c);

@@ -59,6 +59,13 @@ void Request::Impl::timeout()
     g.state = GoalState::select_server;
 }
 
+void Request::Impl::transport_failed(const char* why)
+{
+    if (finished || goals.empty() || goals.back().state != GoalState::wait_reply)
+        return;
+    server_failed(goals.back(), why);
+}
+
 void Request::Impl::server_failed(Goal& g, const char* why)
 {
     REQ_LOG("%s: %s", address_to_string(g.out.to).c_str(), why);

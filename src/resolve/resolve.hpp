@@ -15,8 +15,8 @@
 // not match the outstanding query; the driver then keeps waiting for the
 // real one until the timeout.
 //
-// Outgoing::wire is the bare DNS message: over TCP the driver adds the
-// two-byte length prefix (RFC 7766 8) and hands consume() the message
+// Outgoing::wire is the bare DNS message: over TCP and TLS the driver adds
+// the two-byte length prefix (RFC 7766 8) and hands consume() the message
 // without it. A connection that fails or closes counts as a timeout().
 // Calling produce() again while a query is outstanding returns that same
 // query. consume() and timeout() do nothing once the request is done.
@@ -67,13 +67,28 @@ bool same_address(const Address& a, const Address& b);
 // Loopback, RFC 1918, link-local, ULA, unspecified... (ALLOW_LOCAL guards these).
 bool is_local_address(const Address& a);
 
-enum class Proto : uint8_t { udp, tcp };
+// tls: DNS over TLS (RFC 7858) to a TLS_FORWARD target; framed as over TCP.
+enum class Proto : uint8_t { udp, tcp, tls };
+
+// How a DNS-over-TLS forward target is authenticated (policy.TLS_FORWARD,
+// RFC 8310). Immutable once built; requests share it through shared_ptr.
+// With pins the peer's SubjectPublicKeyInfo must hash (SHA-256) to one of
+// them and the hostname, if any, is only sent as SNI; without pins the
+// certificate must chain to ca_file (empty: the system bundle) and carry
+// hostname; insecure skips all checks.
+struct TlsAuth {
+    std::string hostname;
+    std::string ca_file;
+    std::vector<std::vector<uint8_t>> pins; // 32 bytes each
+    bool insecure = false;
+};
 
 struct Outgoing {
     Address to;
     Proto proto = Proto::udp;
     std::vector<uint8_t> wire;
     uint32_t timeout_ms = 0;
+    std::shared_ptr<const TlsAuth> tls; // proto == tls: how to check the server
 };
 
 enum class Step { send, done };
@@ -123,6 +138,9 @@ struct RequestOptions {
     // the answer as a recursive resolver's; stub: RD=1, no validation.
     std::vector<Address> forward;
     bool stub = false;
+    // TLS_FORWARD: one entry per forward target (same order), and every
+    // query goes over TLS to its target; never over UDP or plain TCP.
+    std::vector<std::shared_ptr<const TlsAuth>> forward_tls;
 };
 
 // Extended DNS Error (RFC 8914) codes we set.
@@ -181,6 +199,10 @@ public:
     Step produce(Outgoing& out);
     bool consume(std::span<const uint8_t> reply, const Address& from, Proto proto);
     void timeout();
+    // The transport failed for the outstanding query in a way that waiting
+    // will not fix (TLS connection refused, handshake or certificate
+    // verification failure): the server is not asked again by this request.
+    void transport_failed(const char* why);
 
     // After Step::done. Writes RCODE, AA=0/RA=1, answer records (CNAME chain
     // first), authority (SOA for negative answers); on failure SERVFAIL with

@@ -293,6 +293,7 @@ std::optional<std::vector<uint8_t>> Lab::respond(const Outgoing& out)
     SentQuery sq;
     sq.server = server_key(out.to);
     sq.proto = out.proto;
+    sq.tls = out.tls.get();
     sq.qname = dns::name_to_text(q.qname.view());
     sq.qtype = type_name(q.qtype);
     sq.rd = q.rd;
@@ -335,6 +336,13 @@ Result Lab::resolve(const std::string& name, const std::string& type, RequestOpt
     int rounds = 0;
     while (req.produce(out) == Step::send) {
         REQUIRE(++rounds < 1000);
+        const auto srv = servers.find(server_key(out.to));
+        if (out.proto == Proto::tls && srv != servers.end() && srv->second.tls_fails) {
+            respond(out); // recorded as sent
+            mono_ms += 1;
+            req.transport_failed("TLS handshake failed");
+            continue;
+        }
         auto reply = respond(out);
         if (!reply) {
             mono_ms += out.timeout_ms;
@@ -394,6 +402,8 @@ lines Lab::sent() const
         std::string line = q.server + " " + q.qname + " " + q.qtype;
         if (q.proto == Proto::tcp)
             line += " tcp";
+        if (q.proto == Proto::tls)
+            line += " tls";
         if (q.rd)
             line += " rd";
         if (!q.edns)

@@ -33,6 +33,7 @@ using lines = std::vector<std::string>;
 struct SentQuery {
     std::string server; // "192.0.2.1" (port left out when 53)
     Proto proto = Proto::udp;
+    const TlsAuth* tls = nullptr; // Outgoing::tls of the query
     std::string qname;  // as sent, text
     std::string qtype;  // "A", "NS"...
     bool rd = false;
@@ -59,6 +60,7 @@ struct Server {
     bool nxdomain_ent = false;        // NXDOMAIN for empty non-terminals (broken)
     bool refuse_minimised_ns = false; // REFUSED to NS queries for names with data below
     uint32_t latency_ms = 10;
+    bool tls_fails = false;           // over TLS: the transport fails (handshake, refused)
     // Answers first; nullopt falls through to the zones.
     std::function<std::optional<Reply>(const SentQuery&)> script;
 };

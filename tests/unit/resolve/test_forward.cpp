@@ -118,3 +118,44 @@ TEST_CASE("forwarding: targets in order of their RTT", "[resolve]")
     lab.resolve("www.example.org.", "A", o);
     CHECK(lab.sent() == lines{"192.0.2.54 www.example.org. A rd"});
 }
+
+TEST_CASE("TLS forwarding: every query over TLS with the target's settings", "[resolve]")
+{
+    Lab lab;
+    lab.server("192.0.2.53@853").script = recursive;
+    lab.server("192.0.2.54@853").script = recursive;
+    auto a = std::make_shared<TlsAuth>();
+    a->hostname = "a.example";
+    auto b = std::make_shared<TlsAuth>();
+    b->hostname = "b.example";
+    RequestOptions o = forward_to({"192.0.2.53@853", "192.0.2.54@853"});
+    o.forward_tls = {a, b};
+
+    SECTION("the answer comes back over TLS")
+    {
+        auto r = lab.resolve("www.example.org.", "A", o);
+        CHECK(r.rcode == 0);
+        REQUIRE(lab.queries.size() == 1);
+        CHECK(lab.queries[0].tls == a.get());
+        CHECK(lab.sent() == lines{"192.0.2.53@853 www.example.org. A tls rd"});
+    }
+    SECTION("a TLS failure moves on at once, and is not retried in cleartext")
+    {
+        lab.server("192.0.2.53@853").tls_fails = true;
+        auto r = lab.resolve("www.example.org.", "A", o);
+        CHECK(r.rcode == 0);
+        CHECK(lab.sent() == lines{"192.0.2.53@853 www.example.org. A tls rd",
+                                  "192.0.2.54@853 www.example.org. A tls rd"});
+        CHECK(lab.queries[1].tls == b.get());
+    }
+    SECTION("all failing: SERVFAIL with NO_REACHABLE_AUTHORITY")
+    {
+        lab.server("192.0.2.53@853").tls_fails = true;
+        lab.server("192.0.2.54@853").timeout = true;
+        auto r = lab.resolve("www.example.org.", "A", o);
+        CHECK(r.rcode == dns::rcode::SERVFAIL);
+        CHECK(r.ede == ede::NO_REACHABLE_AUTHORITY);
+        for (const auto& q : lab.queries)
+            CHECK(q.proto == Proto::tls);
+    }
+}
