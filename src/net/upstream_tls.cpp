@@ -478,6 +478,7 @@ void Conn::start()
         pending_error = std::string("socket: ") + std::strerror(errno);
         return;
     }
+    set_nodelay(fd.get()); // pipelined queries must not wait for ACKs
 #ifdef SO_NOSIGPIPE
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
