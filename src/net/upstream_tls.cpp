@@ -246,6 +246,7 @@ struct Conn {
     bool established();
     void read();
     void deliver(std::span<const uint8_t> msg);
+    size_t deliver_frames();
     void pump();
     bool flush();
     void update_events();
@@ -647,32 +648,35 @@ void Conn::read()
         }
         if (is_retry(r)) break;
         // Deliver what came before the close, then go.
-        size_t pos = 0;
-        while (in.size() - pos >= 2) {
-            size_t len = (size_t(in[pos]) << 8) | in[pos + 1];
-            if (in.size() - pos < 2 + len) break;
-            std::vector<uint8_t> msg(in.begin() + static_cast<long>(pos + 2),
-                                     in.begin() + static_cast<long>(pos + 2 + len));
-            pos += 2 + len;
-            deliver(msg);
-        }
+        deliver_frames();
         in.clear();
         if (state == State::dead) return;
         if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_NET_CONN_RESET)
             return fail("closed by the server", true);
         return fail("TLS read failed: " + mbedtls_error_text(r), true);
     }
+    const size_t used = deliver_frames();
+    if (state == State::dead) return;
+    in.erase(in.begin(), in.begin() + static_cast<long>(used));
+}
+
+// Hands every complete frame (RFC 7858 3.3: two-byte length, message) of
+// `in` to deliver(); stops early when that kills the connection. Returns
+// the bytes taken.
+size_t Conn::deliver_frames()
+{
     size_t pos = 0;
     while (in.size() - pos >= 2) {
-        size_t len = (size_t(in[pos]) << 8) | in[pos + 1];
+        const size_t len = (size_t(in[pos]) << 8) | in[pos + 1];
         if (in.size() - pos < 2 + len) break;
+        // A copy: the callbacks deliver() runs may change this connection.
         std::vector<uint8_t> msg(in.begin() + static_cast<long>(pos + 2),
                                  in.begin() + static_cast<long>(pos + 2 + len));
         pos += 2 + len;
         deliver(msg);
-        if (state == State::dead) return;
+        if (state == State::dead) break;
     }
-    in.erase(in.begin(), in.begin() + static_cast<long>(pos));
+    return pos;
 }
 
 void Conn::deliver(std::span<const uint8_t> msg)

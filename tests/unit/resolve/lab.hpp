@@ -15,11 +15,13 @@
 // questions itself (Reply), or misbehaviour flags.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+#include <stdlib.h>
 
 #include "catch.hpp"
 #include "mem_cache.hpp"
@@ -29,6 +31,20 @@
 namespace kresd::resolve::test {
 
 using lines = std::vector<std::string>;
+
+// A directory under /tmp for an LMDB cache, removed with everything in it.
+struct TempDir {
+    std::string path;
+    TempDir()
+    {
+        char tmpl[] = "/tmp/kresd-resolve-XXXXXX";
+        REQUIRE(mkdtemp(tmpl) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+};
 
 struct SentQuery {
     std::string server; // "192.0.2.1" (port left out when 53)

@@ -1,9 +1,6 @@
 // Resolver::answer_from_cache, the cache-hit path: it must give byte for
 // byte the answer a Request gives from the same cache, and nothing at all
 // whenever the Request has more to do (CNAMEs, negative answers, glue).
-#include <filesystem>
-#include <stdlib.h>
-
 #include "catch.hpp"
 #include "lab.hpp"
 
@@ -12,17 +9,6 @@ using namespace kresd::resolve;
 using namespace kresd::resolve::test;
 
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/kresd-fast-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 // The fast answer to (name, type) into a fresh buffer; empty when it declined.
 std::vector<uint8_t> fast(Lab& lab, const std::string& name, uint16_t type,

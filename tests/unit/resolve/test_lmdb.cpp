@@ -1,29 +1,11 @@
 // The resolver over the real LMDB cache (src/cache): the same scenarios as
 // with the in-memory one, to check that both sides read the contract alike.
-#include <filesystem>
-#include <stdlib.h>
-
 #include "catch.hpp"
 #include "lab.hpp"
 
 using namespace kresd;
 using namespace kresd::resolve;
 using namespace kresd::resolve::test;
-
-namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/kresd-resolve-XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-} // namespace
 
 TEST_CASE("resolution over the LMDB cache", "[resolve]")
 {
