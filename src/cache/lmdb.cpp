@@ -53,7 +53,7 @@ Env::Env(const std::string& dir, uint64_t map_size) : owner_(getpid()), dir_(dir
     // A new environment gets the requested size; an existing one opens with
     // the size persisted in its meta page (set 0 = adopt), compared below.
     if (rc == MDB_SUCCESS && !existed) rc = mdb_env_set_mapsize(env_, round_map(map_size));
-    if (rc == MDB_SUCCESS) rc = mdb_env_open(env_, dir.c_str(), MDB_NOTLS | MDB_NOSYNC, 0660);
+    if (rc == MDB_SUCCESS) rc = mdb_env_open(env_, dir.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_WRITEMAP, 0660);
     if (rc != MDB_SUCCESS) {
         mdb_env_close(env_);
         env_ = nullptr;
