@@ -421,7 +421,10 @@ std::unique_ptr<Listener> make_doh_listener(Fd fd, ServeContext& ctx,
     return std::make_unique<TlsListener>(
         std::move(fd), ctx, std::move(creds), Alpn::h2, "DNS-over-HTTPS", "doh",
         &NetStats::err_http,
-        [](TlsStreamParams p) -> TlsStream* { return new DohStream(std::move(p)); });
+        [](TlsStreamParams p) -> TlsStream* {
+            p.quickack = true;
+            return new DohStream(std::move(p));
+        });
 }
 
 } // namespace kresd::net

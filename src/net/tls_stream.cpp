@@ -28,6 +28,7 @@ TlsStream::TlsStream(TlsStreamParams p)
       errors_(p.errors), registry_(*p.registry), fd_(p.fd), config_(std::move(p.config)),
       handshake_ms_(p.handshake_ms), last_active_(std::chrono::steady_clock::now())
 {
+    quickack_ = p.quickack;
     pos_ = registry_.insert(registry_.end(), this);
 }
 
@@ -125,7 +126,15 @@ int TlsStream::bio_recv(void* arg, unsigned char* buf, size_t len)
     auto* self = static_cast<TlsStream*>(arg);
     for (;;) {
         ssize_t n = ::recv(self->fd_, buf, len, 0);
-        if (n > 0) self->received_ = true;
+        if (n > 0) {
+            self->received_ = true;
+#ifdef TCP_QUICKACK
+            if (self->quickack_) { // the kernel clears it again: set after each read
+                int on = 1;
+                setsockopt(self->fd_, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
+            }
+#endif
+        }
         if (n >= 0) return static_cast<int>(n); // 0: EOF
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_READ;

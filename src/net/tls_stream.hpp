@@ -60,6 +60,11 @@ struct TlsStreamParams {
     const char* group = "tls";                       // log group
     uint64_t NetStats::*errors = &NetStats::err_tls; // counted by fail()
     int handshake_ms = 5000;
+    // Acknowledge every read at once (TCP_QUICKACK, Linux). HTTP/2 clients
+    // write a POST's HEADERS and DATA frames separately; with Nagle on their
+    // side, DATA waits for our ACK of HEADERS, which the kernel delays by
+    // up to 40 ms when we have nothing to send yet.
+    bool quickack = false;
 };
 
 class TlsStream {
@@ -172,6 +177,7 @@ private:
     std::shared_ptr<StreamHandle> handle_;
     bool in_step_ = false;
     bool received_ = false; // any byte from the peer yet
+    bool quickack_ = false;
 };
 
 // Accepts connections and owns them.
