@@ -84,6 +84,16 @@ int l_listen(lua_State* L)
         lua_getfield(L, 3, "freebind");
         freebind = lua_toboolean(L, -1);
         lua_pop(L, 1);
+        // Knot Resolver 5's {kind = 'doh2', tls = false}: HTTP/2 in the
+        // clear, behind a proxy that does TLS. Not served: say so rather
+        // than speak TLS to a proxy that does not expect it.
+        lua_getfield(L, 3, "tls");
+        const bool cleartext = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (cleartext && kind == Kind::doh2)
+            return luaL_error(L, "net.listen: kind 'doh2' with tls = false (HTTP/2 without "
+                                 "TLS) is not supported; give kresd the certificate with "
+                                 "net.tls() instead");
     }
     if (addrs.empty()) return luaL_error(L, "net.listen: no address given");
     for (const auto& a : addrs) {

@@ -290,6 +290,24 @@ def test_bad_certificate_paths_stop_the_config(make_kresd, port, certs):
     assert 'ca.key' in k2.stderr()
 
 
+def test_doh_without_tls_is_refused_with_a_clear_error(make_kresd, port):
+    """Knot Resolver's {kind = 'doh2', tls = false} (HTTP/2 in the clear) is
+    not served: the config stops at that line instead of speaking TLS to a
+    proxy that expects none. tls = true is what kresd does anyway."""
+    k = make_kresd(f"net.listen('127.0.0.1', {port}, {{ kind = 'doh2', tls = false }})\n",
+                   instance='h2c')
+    k.start(wait_ready=False)
+    assert k.wait_exit(10) != 0
+    err = k.stderr()
+    assert 'tls = false' in err and 'not supported' in err, err
+    assert ':1:' in err, err
+    ok = make_kresd(f"net.listen('127.0.0.1', {port}, {{ kind = 'doh2', tls = true }})\n",
+                    instance='h2tls').start()
+    r = kdig('@127.0.0.1', '-p', port, '+https', 'localhost.', 'A')
+    assert r.returncode == 0 and 'status: NOERROR' in r.stdout, r.stdout + r.stderr
+    ok.stop()
+
+
 def test_self_signed_certificate_is_shared_by_instances(make_kresd, short_tmp):
     rundir = short_tmp / 'shared'
     p1, p2 = free_port(), free_port()
