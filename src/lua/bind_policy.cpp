@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "lua/engine.hpp"
-#include "net/upstream_tls.hpp"
+#include "net/tls_target.hpp"
 #include "util/log.hpp"
 
 namespace kresd::lua {

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "net/upstream_tls.hpp"
+#include "net/tls_target.hpp"
 #include "tls_test_helpers.hpp"
 
 using namespace kresd;
