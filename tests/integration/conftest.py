@@ -8,8 +8,10 @@
   network namespace that the test creates (root only; skipped otherwise).
 """
 
+import base64
 import contextlib
 import ctypes
+import hashlib
 import os
 import re
 import select
@@ -568,6 +570,45 @@ def assert_tls_serves(port, alpn, host='127.0.0.1', timeout=5.0, sock=None):
             answer = dns.message.from_wire(tcp_read_message(s))
             assert answer.rcode() == dns.rcode.NOERROR
     return True
+
+
+# ---------------------------------------------------------------- certificates
+
+def make_pki(d, sans, other=False):
+    """Made with openssl in directory d (created): a CA (ca.pem, ca.key) and a
+    server certificate for /CN=dot.test it signed (server.pem, server.key)
+    with the subjectAltName entries `sans` (e.g. 'DNS:dot.test,IP:127.0.0.1');
+    with other=True also an unrelated self-signed other.pem / other.key.
+    Returns {'dir', 'ca', 'cert', 'key'} (+ 'other')."""
+    d.mkdir()
+
+    def run(*args):
+        subprocess.run(['openssl'] + [str(a) for a in args], check=True, capture_output=True,
+                       cwd=d, timeout=30)
+    ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+    run('req', '-x509', *ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2',
+        '-subj', '/CN=kresd test CA')
+    run('req', *ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=dot.test')
+    (d / 'ext.cnf').write_text(f'subjectAltName={sans}\n'
+                               'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n')
+    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+        '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf')
+    out = {'dir': d, 'ca': d / 'ca.pem', 'cert': d / 'server.pem', 'key': d / 'server.key'}
+    if other:
+        run('req', '-x509', *ec, '-keyout', 'other.key', '-out', 'other.pem', '-days', '2',
+            '-subj', '/CN=other')
+        out['other'] = d / 'other.pem'
+    return out
+
+
+def spki_pin(cert_pem_path):
+    """base64(SHA-256(DER SubjectPublicKeyInfo)): kdig's +tls-pin and
+    policy.TLS_FORWARD's pin_sha256, by the openssl pipeline of the docs."""
+    pub = subprocess.run(['openssl', 'x509', '-in', str(cert_pem_path), '-noout', '-pubkey'],
+                         check=True, capture_output=True, timeout=20).stdout
+    der = subprocess.run(['openssl', 'pkey', '-pubin', '-outform', 'der'], input=pub,
+                         check=True, capture_output=True, timeout=20).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 # ---------------------------------------------------------------- netns

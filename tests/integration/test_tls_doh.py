@@ -7,7 +7,6 @@ its own connection.
 All names asked are under localhost., which kresd answers itself."""
 
 import base64
-import hashlib
 import http.server
 import os
 import re
@@ -26,7 +25,7 @@ import pytest
 import dns.message
 import dns.rcode
 
-from conftest import Kresd, free_port, make_query, recv_exact
+from conftest import Kresd, free_port, make_pki, make_query, recv_exact, spki_pin
 
 KDIG_TIMEOUT = 20
 
@@ -131,33 +130,10 @@ def curl(*args):
     return subprocess.run(cmd, capture_output=True, timeout=30)
 
 
-def spki_pin(cert_pem_path):
-    """base64(SHA-256(SubjectPublicKeyInfo)), as kdig's +tls-pin wants it."""
-    pub = subprocess.run(['openssl', 'x509', '-in', str(cert_pem_path), '-noout', '-pubkey'],
-                         check=True, capture_output=True).stdout
-    der = subprocess.run(['openssl', 'pkey', '-pubin', '-outform', 'der'], input=pub,
-                         check=True, capture_output=True).stdout
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
 @pytest.fixture
 def certs(short_tmp):
     """A CA and a server certificate for dot.test / 127.0.0.1 it signed."""
-    d = short_tmp / 'pki'
-    d.mkdir()
-
-    def run(*args):
-        subprocess.run(['openssl'] + [str(a) for a in args], check=True, capture_output=True,
-                       cwd=d)
-    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=kresd test CA')
-    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=dot.test')
-    (d / 'ext.cnf').write_text('subjectAltName=DNS:dot.test,IP:127.0.0.1\n'
-                               'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n')
-    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
-        '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf')
-    return {'ca': d / 'ca.pem', 'cert': d / 'server.pem', 'key': d / 'server.key', 'dir': d}
+    return make_pki(short_tmp / 'pki', 'DNS:dot.test,IP:127.0.0.1')
 
 
 # ---------------------------------------------------------------- DoT

@@ -8,8 +8,6 @@ reuse, reconnection after the upstream restarts, and config errors.
 Everything is on 127.0.0.1; both kresd keep the loopback root hints that
 conftest puts in front of every config."""
 
-import base64
-import hashlib
 import re
 import subprocess
 import time
@@ -20,7 +18,7 @@ import dns.message
 import dns.query
 import dns.rcode
 
-from conftest import QUERY_TIMEOUT, free_port, make_query
+from conftest import QUERY_TIMEOUT, free_port, make_pki, make_query, spki_pin
 
 ANSWER = '192.0.2.7'
 NAME = 'fwd.example.'
@@ -28,37 +26,14 @@ NAME = 'fwd.example.'
 
 # ---------------------------------------------------------------- helpers
 
-def spki_pin(cert_pem_path):
-    """base64(SHA-256(DER SubjectPublicKeyInfo)), the openssl pipeline of the docs."""
-    pub = subprocess.run(['openssl', 'x509', '-in', str(cert_pem_path), '-noout', '-pubkey'],
-                         check=True, capture_output=True, timeout=20).stdout
-    der = subprocess.run(['openssl', 'pkey', '-pubin', '-outform', 'der'], input=pub,
-                         check=True, capture_output=True, timeout=20).stdout
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
 @pytest.fixture
 def pki(short_tmp):
-    """A CA and a server certificate for dot.test and upstream.example."""
-    d = short_tmp / 'pki'
-    d.mkdir()
-
-    def run(*args):
-        subprocess.run(['openssl'] + [str(a) for a in args], check=True, capture_output=True,
-                       cwd=d, timeout=30)
-    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=kresd test CA')
-    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=dot.test')
-    (d / 'ext.cnf').write_text('subjectAltName=DNS:dot.test,DNS:upstream.example\n'
-                               'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n')
-    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
-        '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf')
-    # Another key, for a pin that does not match.
-    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=other')
-    return {'ca': d / 'ca.pem', 'cert': d / 'server.pem', 'key': d / 'server.key',
-            'pin': spki_pin(d / 'server.pem'), 'other_pin': spki_pin(d / 'other.pem')}
+    """A CA and a server certificate for dot.test and upstream.example, and
+    the pins of that certificate and of an unrelated one."""
+    p = make_pki(short_tmp / 'pki', 'DNS:dot.test,DNS:upstream.example', other=True)
+    p['pin'] = spki_pin(p['cert'])
+    p['other_pin'] = spki_pin(p['other'])
+    return p
 
 
 def upstream_config(pki, port, *more_ports):
