@@ -125,7 +125,8 @@ sys.path.insert(0, str(HERE))
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
-from resolve_compare import free_port, parse_dnsperf  # noqa: E402
+from benchutil import free_port  # noqa: E402
+from resolve_compare import parse_dnsperf  # noqa: E402
 
 HOST = '127.0.0.1'
 RESOLVERS = ('ours', 'knot-resolver', 'unbound')

@@ -47,7 +47,6 @@ import json
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -64,6 +63,7 @@ import dns.rdatatype  # noqa: E402
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
+from benchutil import free_port  # noqa: E402
 
 ALL = ('ours', 'knot-resolver', 'unbound')
 DEFAULT_RESOLVERS = ALL
@@ -72,20 +72,6 @@ HOST = '127.0.0.1'
 
 def say(*args):
     print('resolve_compare:', *args, file=sys.stderr, flush=True)
-
-
-def free_port():
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                u.bind((HOST, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError('no free port')
 
 
 # ---------------------------------------------------------------- dnsperf

@@ -71,6 +71,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import benchutil
+from benchutil import git_describe
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
@@ -163,21 +166,10 @@ def log(msg):
 
 def free_port():
     """A 127.0.0.1 port that is free for both UDP and TCP right now."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                 socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                u.bind((HOST, port))
-                t.bind((HOST, port))
-            return port
-        except OSError:
-            continue
-    raise BenchError('no free port on ' + HOST)
-
-
+    try:
+        return benchutil.free_port(HOST)
+    except RuntimeError as e:
+        raise BenchError(str(e)) from None
 def tail(path, lines=30):
     try:
         text = Path(path).read_text(errors='replace')
@@ -625,18 +617,6 @@ def run_setup(setup, opts, *, kresd, knot, dnsperf, keep=False):
 
 
 # ---------------------------------------------------------------- reporting
-
-def git_describe():
-    try:
-        out = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'],
-                             capture_output=True, text=True, timeout=5)
-        rev = out.stdout.strip()
-        dirty = subprocess.run(['git', '-C', str(REPO), 'status', '--porcelain', '--', 'src'],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return rev + ('+dirty-src' if dirty else '') if rev else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
 
 def table(results):
     head = ('set-up', 'sent', 'completed', 'lost', 'lost %', 'rcvbuf drops')

@@ -93,6 +93,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchutil import free_port, git_describe
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CLIENT_SRC = HERE / 'tls_newconn_client.c'
@@ -125,27 +127,6 @@ class BenchError(Exception):
 
 def say(*args):
     print('tls_compare:', *args, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port = s.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((HOST, port))   # the UDP port must be free too
-    return port
-
-
-def git_describe():
-    try:
-        out = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'],
-                             capture_output=True, text=True, timeout=5)
-        rev = out.stdout.strip()
-        dirty = subprocess.run(['git', '-C', str(REPO), 'status', '--porcelain', '--', 'src'],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return rev + ('+dirty-src' if dirty else '') if rev else None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 # ---------------------------------------------------------------- resolvers

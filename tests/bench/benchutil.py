@@ -1,0 +1,38 @@
+"""Small helpers the benchmarks in tests/bench share (not a benchmark)."""
+
+import socket
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port(host='127.0.0.1'):
+    """A port on host that is free for both UDP and TCP right now."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                 socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                u.bind((host, port))
+                t.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError('no free port on ' + host)
+
+
+def git_describe():
+    """The short commit of the source tree, '+dirty-src' when src/ has
+    uncommitted changes; None outside a git checkout."""
+    try:
+        out = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'],
+                             capture_output=True, text=True, timeout=5)
+        rev = out.stdout.strip()
+        dirty = subprocess.run(['git', '-C', str(REPO), 'status', '--porcelain', '--', 'src'],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return rev + ('+dirty-src' if dirty else '') if rev else None
+    except (OSError, subprocess.SubprocessError):
+        return None
