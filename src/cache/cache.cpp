@@ -172,31 +172,23 @@ bool LmdbCache::put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_
 
 std::optional<RRset> LmdbCache::get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                           uint64_t now) {
-    keys::Key key;
-    if (!keys::make_key(owner, Kind::rrset, type, key)) {
-        ++counters_.misses;
-        return std::nullopt;
-    }
-    std::optional<RRset> out;
-    Found found = Found::none;
-    store_->read([&](MDB_txn* txn) {
-        codec::Decoded d;
-        found = lookup(txn, key, Kind::rrset, type, now, d);
-        if (found != Found::live) return MDB_SUCCESS;
+    // The copying reader on top of visit_rrset(): one lookup path for both.
+    struct Copy final : RRsetVisitor {
         RRset rr;
-        rr.type = type;
-        rr.ttl = remaining(d.h, now);
-        rr.rank = static_cast<Rank>(d.h.rank);
-        rr.rdatas.reserve(d.rdata_count);
-        codec::RdataIter it(d);
-        for (std::span<const uint8_t> rd; it.next(rd);)
+        bool begin(uint32_t ttl, Rank rank, uint16_t count) override {
+            rr.ttl = ttl;
+            rr.rank = rank;
+            rr.rdatas.reserve(count);
+            return true;
+        }
+        bool rdata(std::span<const uint8_t> rd) override {
             rr.rdatas.emplace_back(rd.begin(), rd.end());
-        out = std::move(rr);
-        return MDB_SUCCESS;
-    });
-    if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
-    ++(out ? counters_.hits : counters_.misses);
-    return out;
+            return true;
+        }
+    } copy;
+    copy.rr.type = type;
+    if (!visit_rrset(owner, type, now, copy)) return std::nullopt;
+    return std::move(copy.rr);
 }
 
 bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
