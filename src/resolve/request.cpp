@@ -273,9 +273,9 @@ bool Request::Impl::step_send(Goal& g, Outgoing& out)
     ++upstream;
     g.min_queries += o.minimised ? 1 : 0;
     g.state = GoalState::wait_reply;
-    const char* proto_name = o.proto == Proto::tls ? "tls" : o.proto == Proto::tcp ? "tcp" : "udp";
     REQ_LOG("asking %s %s: '%s' type %u%s%s (zone '%s')", address_to_string(g.server).c_str(),
-            proto_name, names::text(qname).c_str(), qtype, o.minimised ? " (minimised)" : "",
+            o.proto == Proto::tls ? "tls" : o.proto == Proto::tcp ? "tcp" : "udp",
+            names::text(qname).c_str(), qtype, o.minimised ? " (minimised)" : "",
             o.edns ? "" : " (no EDNS)", names::text(g.cut.zone).c_str());
     out = o.wire;
     return true;
