@@ -224,6 +224,12 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
     return any;
 }
 
+void Worker::batch(bool on)
+{
+    if (cache::Cache* c = resolver_ ? resolver_->cache() : nullptr)
+        c->hold_reads(on);
+}
+
 size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& client,
                       std::span<uint8_t> out)
 {

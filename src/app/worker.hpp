@@ -39,6 +39,7 @@ public:
 
     size_t answer(std::span<const uint8_t> query, const net::ClientInfo& client,
                   std::span<uint8_t> out) override;
+    void batch(bool on) override;
 
     const WorkerStats& stats() const { return stats_; }
     // The DNS-over-TLS upstream pool (TLS_FORWARD); null before set_resolver().

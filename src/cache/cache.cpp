@@ -82,6 +82,7 @@ class LmdbCache final : public Cache {
                                          uint64_t now) override;
     uint64_t clear(std::span<const uint8_t> name) override;
     uint64_t count() override { return store_->entries(); }
+    void hold_reads(bool on) override { store_->hold_reads(on); }
     Stats stats() override;
 
   private:

@@ -138,6 +138,12 @@ class Cache {
         return true;
     }
 
+    // Between hold_reads(true) and hold_reads(false) lookups may share one
+    // read snapshot (LMDB: renewed once, not per lookup). Writes in between
+    // are still seen by the lookups after them. Call hold_reads(false)
+    // before returning to the event loop.
+    virtual void hold_reads(bool) {}
+
     // Negative answers (RFC 2308): NXDOMAIN covers every type of the name;
     // NODATA covers one type. TTL = min(SOA TTL, SOA MINIMUM), bounded:
     // `ttl` is the SOA's TTL; when soa_rdata is a well-formed SOA rdata its

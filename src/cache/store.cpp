@@ -21,7 +21,7 @@ namespace kresd::cache {
 namespace {
 
 // The format marker's value: bump with codec::kVersion or the key layout.
-constexpr uint8_t kFormat[] = {'k', 'r', 'e', 's', 'd', '-', 'c', 'a', 'c', 'h', 'e', '-', '1'};
+constexpr uint8_t kFormat[] = {'k', 'r', 'e', 's', 'd', '-', 'c', 'a', 'c', 'h', 'e', '-', '2'};
 
 constexpr size_t kSampleSize = 1024;
 constexpr size_t kChunkDeletes = 64;  // deletions per committed chunk
@@ -56,6 +56,7 @@ std::shared_ptr<Store> Store::acquire(const std::string& dir, uint64_t map_size)
     if (known) {
         if (auto it = registry.find(key); it != registry.end()) {
             if (auto store = it->second.lock()) {
+                store->reader_.reset(); // no transaction may be live to grow
                 if (map_size > store->env().map_size() &&
                     store->env().grow_map(map_size) == MDB_SUCCESS)
                     store->touch(); // persist the size for other processes
@@ -102,6 +103,7 @@ void Store::ensure_format(uint64_t now) {
 }
 
 void Store::touch() {
+    reader_.reset(); // see hold_reads()
     lmdb::Txn txn;
     if (txn.begin(env_, false) != MDB_SUCCESS) return;
     MDB_val k = meta_key(), v = meta_val();
@@ -120,6 +122,7 @@ bool Store::has_headroom(MDB_txn* txn, size_t adds) {
 }
 
 uint64_t Store::make_room(uint64_t now) {
+    reader_.reset(); // adopting a map size needs every transaction ended
     env_.reader_check(); // a dead process's snapshot would pin freed pages
     const uint64_t before = env_.map_size();
     if (env_.adopt_map_size() == MDB_SUCCESS) {
@@ -212,6 +215,7 @@ uint64_t Store::delete_where(std::span<const uint8_t> prefix, const Pred& pred) 
     size_t chunk = kChunkDeletes;
     uint64_t total = 0;
     while (true) {
+        reader_.reset(); // see hold_reads()
         lmdb::Txn txn;
         int rc = txn.begin(env_, false);
         if (rc != MDB_SUCCESS) return total;
@@ -257,6 +261,7 @@ uint64_t Store::delete_where(std::span<const uint8_t> prefix, const Pred& pred) 
 
 uint64_t Store::drop_all() {
     uint64_t dropped = 0;
+    reader_.reset(); // see hold_reads()
     lmdb::Txn txn;
     int rc = txn.begin(env_, false);
     if (rc == MDB_SUCCESS) {

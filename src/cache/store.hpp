@@ -35,13 +35,25 @@ class Store {
     MDB_dbi dbi() const { return env_.dbi(); }
 
     // Runs fn(MDB_txn*) -> int on a read snapshot (one reader slot kept per
-    // Store, reset between reads). Returns fn's result or the begin error.
+    // Store, reset between reads unless reads are held). Returns fn's result
+    // or the begin error.
     template <class F> int read(F&& fn) {
         int rc = begin_read();
         if (rc != MDB_SUCCESS) return rc;
         rc = fn(reader_.get());
-        reader_.reset();
+        if (!hold_) reader_.reset();
         return rc;
+    }
+
+    // While held, reads share one snapshot instead of renewing and
+    // resetting it around each (a batch of queries from one wake-up costs
+    // one renew). Any write ends the snapshot first, so the next read sees
+    // it; so does hold_reads(false), which the holder must call before
+    // going back to the event loop: a kept snapshot would miss other
+    // processes' writes and pin pages they free.
+    void hold_reads(bool on) {
+        hold_ = on;
+        if (!on) reader_.reset();
     }
 
     // Runs fn(MDB_txn*) -> int in a write transaction and commits when it
@@ -61,6 +73,7 @@ class Store {
     template <class F>
     int write(uint64_t now, F&& fn, uint64_t* evicted = nullptr, size_t adds = 0) {
         for (int attempt = 0;; ++attempt) {
+            reader_.reset(); // see hold_reads()
             lmdb::Txn txn;
             int rc = txn.begin(env_, false);
             if (rc == MDB_SUCCESS && adds > 0 && attempt < kMaxRetries &&
@@ -119,6 +132,7 @@ class Store {
 
     lmdb::Env env_;
     lmdb::Txn reader_;
+    bool hold_ = false;
 };
 
 } // namespace kresd::cache

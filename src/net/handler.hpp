@@ -47,6 +47,11 @@ public:
     // kDeferred after taking client.defer().
     virtual size_t answer(std::span<const uint8_t> query, const ClientInfo& client,
                           std::span<uint8_t> out) = 0;
+    // A listener about to hand over several queries at once brackets them
+    // with batch(true) ... batch(false), so the handler may share work
+    // between them (one cache snapshot). batch(false) comes before the
+    // listener returns to the event loop.
+    virtual void batch(bool) {}
 };
 
 class ControlHandler {

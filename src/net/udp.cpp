@@ -98,6 +98,7 @@ public:
             h.msg_iovlen = 1;
             h.msg_control = wildcard_ ? cmsg_in_[i].data() : nullptr;
         }
+        rearm(kBatch);
         ev_.reset(event_new(ctx_.base, fd_.get(), EV_READ | EV_PERSIST, &UdpListener::on_read, this));
     }
 
@@ -111,8 +112,22 @@ private:
     static void on_read(evutil_socket_t, short, void* arg)
     {
         auto* self = static_cast<UdpListener*>(arg);
+        self->ctx_.queries->batch(true);
         for (int i = 0; i < kMaxBatchesPerWakeup; ++i)
             if (self->batch() < kBatch) break;
+        self->ctx_.queries->batch(false);
+    }
+
+    // Resets what recvmmsg() overwrote in the first n headers; the rest of
+    // each header points at member buffers set up once (constructor).
+    void rearm(size_t n)
+    {
+        for (size_t i = 0; i < n; ++i) {
+            auto& h = in_[i].msg_hdr;
+            h.msg_namelen = sizeof(peers_[i]);
+            h.msg_controllen = wildcard_ ? kCmsgSize : 0;
+            h.msg_flags = 0;
+        }
     }
 
     // Receives and answers one batch; returns how many datagrams came in.
@@ -121,14 +136,6 @@ private:
         // net.bufsize() may change while we run: size the answer buffers per batch.
         answer_size_ = std::min(kAnswerSize, std::max<size_t>(ctx_.udp_max_answer, 512));
         if (tx_.size() < kBatch * answer_size_) tx_.resize(kBatch * answer_size_);
-        // The headers point at member buffers set up once (constructor);
-        // only what the kernel overwrites is reset per batch.
-        for (size_t i = 0; i < kBatch; ++i) {
-            auto& h = in_[i].msg_hdr;
-            h.msg_namelen = sizeof(peers_[i]);
-            h.msg_controllen = wildcard_ ? kCmsgSize : 0;
-            h.msg_flags = 0;
-        }
         int got = recvmmsg(fd_.get(), in_.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (got <= 0) {
             if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -176,6 +183,7 @@ private:
             ++n_out;
         }
         send_all(out_.data(), n_out);
+        rearm(static_cast<size_t>(got));
         return static_cast<size_t>(got);
     }
 

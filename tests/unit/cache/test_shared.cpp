@@ -271,3 +271,43 @@ TEST_CASE("cache: a writer that only grows through its own put adopts the size",
     CHECK(c->map_size() == 8 * MiB);
     CHECK(c->count() == 5001);
 }
+
+TEST_CASE("cache: held reads share one snapshot; own writes end it, release shows others'",
+          "[cache][process]") {
+    TempDir tmp;
+    auto c = Cache::open(tmp.path(), 2 * MiB);
+    REQUIRE(put_aaaa(*c, "first.example", 300, T0));
+    // Another process writes while our reads are held.
+    auto write_elsewhere = [&](const std::string& name) {
+        const pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            try {
+                auto cc = Cache::open(tmp.path(), 2 * MiB);
+                _exit(put_aaaa(*cc, name, 300, T0) ? 0 : 3);
+            } catch (...) {
+            }
+            _exit(2);
+        }
+        int status = 0;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) == 0);
+    };
+
+    c->hold_reads(true);
+    CHECK(has(*c, "first.example", T0)); // the snapshot starts here
+    write_elsewhere("other.example");
+    CHECK_FALSE(has(*c, "other.example", T0)); // still the held snapshot
+    CHECK(has(*c, "first.example", T0));
+    // Our own write ends the snapshot: the next read sees both.
+    REQUIRE(put_aaaa(*c, "mine.example", 300, T0));
+    CHECK(has(*c, "mine.example", T0));
+    CHECK(has(*c, "other.example", T0));
+    write_elsewhere("later.example");
+    CHECK_FALSE(has(*c, "later.example", T0));
+    c->hold_reads(false);
+    CHECK(has(*c, "later.example", T0)); // released: a fresh snapshot per read
+    write_elsewhere("last.example");
+    CHECK(has(*c, "last.example", T0));
+}
