@@ -273,21 +273,21 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
             }
             [[fallthrough]];
         default:
-            if (d.final == policy::ActionKind::pass && d.options.forward.empty() &&
+            if (d.final == policy::ActionKind::pass && d.options().forward.empty() &&
                 policy::answer_blocked(q, b))
                 break;
             if (!resolver_) {
                 b.set_rcode(dns::rcode::REFUSED);
                 break;
             }
-            if (resolver_->answer_from_cache(q, d.options, b))
+            if (resolver_->answer_from_cache(q, d.options(), b))
                 break;
             if (pending_.size() >= kMaxPending) { // overloaded: shed, the client retries
                 ++stats_.dropped;
                 return 0;
             }
             auto p = std::make_unique<Pending>(*this, q, udp, padding_for(q, client.transport),
-                                               d.options);
+                                               d.options());
             resolve::Outgoing o;
             if (p->req->produce(o) == resolve::Step::done) { // answered from the cache
                 p->req->write_answer(b);

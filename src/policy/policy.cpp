@@ -31,23 +31,25 @@ bool Policy::matches(const Rule& r, const dns::Query& q) const
 Decision Policy::evaluate(const dns::Query& q, const resolve::RequestOptions& defaults) const
 {
     Decision d;
-    d.options = defaults;
+    d.defaults = &defaults;
     for (const auto& r : rules_) {
         if (!matches(r, q)) continue;
         switch (r.action.kind) {
         case ActionKind::flags:
-            for (const auto& f : r.action.set_flags) apply_flag(d.options, f, true);
-            for (const auto& f : r.action.clear_flags) apply_flag(d.options, f, false);
+            for (const auto& f : r.action.set_flags) apply_flag(d.change(), f, true);
+            for (const auto& f : r.action.clear_flags) apply_flag(d.change(), f, false);
             continue;
         case ActionKind::debug:
-            d.options.debug = true;
+            d.change().debug = true;
             continue;
         case ActionKind::forward:
-        case ActionKind::stub:
-            d.options.forward = r.action.targets;
-            d.options.forward_tls = r.action.tls;
-            d.options.stub = r.action.kind == ActionKind::stub;
+        case ActionKind::stub: {
+            auto& o = d.change();
+            o.forward = r.action.targets;
+            o.forward_tls = r.action.tls;
+            o.stub = r.action.kind == ActionKind::stub;
             [[fallthrough]];
+        }
         default:
             d.final = r.action.kind;
             d.action = &r.action;

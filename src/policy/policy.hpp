@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,17 @@ struct Rule {
 struct Decision {
     ActionKind final = ActionKind::pass;
     const Action* action = nullptr; // the deciding rule's action (final kinds)
-    resolve::RequestOptions options;
+    // The request's options: the defaults given to evaluate() unless a rule
+    // changed them (then a copy; the common no-rule case copies nothing).
+    const resolve::RequestOptions& options() const { return changed ? *changed : *defaults; }
+
+    const resolve::RequestOptions* defaults = nullptr;
+    std::optional<resolve::RequestOptions> changed;
+    resolve::RequestOptions& change()
+    {
+        if (!changed) changed = *defaults;
+        return *changed;
+    }
 };
 
 // Matches a Lua pattern against the query name in wire form; supplied by
@@ -59,6 +70,8 @@ public:
 
     // `defaults` carries the global options (option('NO_MINIMIZE') etc.).
     Decision evaluate(const dns::Query& q, const resolve::RequestOptions& defaults) const;
+    // The Decision refers to `defaults`: no temporaries.
+    Decision evaluate(const dns::Query& q, resolve::RequestOptions&& defaults) const = delete;
 
 private:
     bool matches(const Rule& r, const dns::Query& q) const;

@@ -6,6 +6,8 @@ using namespace kresd;
 
 namespace {
 
+const resolve::RequestOptions kNoOptions{}; // outlives every Decision below
+
 dns::Query query_for(const char* name)
 {
     dns::Query q;
@@ -42,17 +44,17 @@ TEST_CASE("policy: no rules means pass with the defaults", "[policy]")
     defaults.no_minimize = true;
     auto d = p.evaluate(query_for("example.com."), defaults);
     CHECK(d.final == policy::ActionKind::pass);
-    CHECK(d.options.no_minimize);
+    CHECK(d.options().no_minimize);
 }
 
 TEST_CASE("policy: suffix matches the name and below, label-wise", "[policy]")
 {
     policy::Policy p;
     p.add(rule(policy::FilterKind::suffix, policy::ActionKind::deny, {name("bad.test.")}));
-    CHECK(p.evaluate(query_for("bad.test."), {}).final == policy::ActionKind::deny);
-    CHECK(p.evaluate(query_for("www.BAD.test."), {}).final == policy::ActionKind::deny);
-    CHECK(p.evaluate(query_for("notbad.test."), {}).final == policy::ActionKind::pass);
-    CHECK(p.evaluate(query_for("test."), {}).final == policy::ActionKind::pass);
+    CHECK(p.evaluate(query_for("bad.test."), kNoOptions).final == policy::ActionKind::deny);
+    CHECK(p.evaluate(query_for("www.BAD.test."), kNoOptions).final == policy::ActionKind::deny);
+    CHECK(p.evaluate(query_for("notbad.test."), kNoOptions).final == policy::ActionKind::pass);
+    CHECK(p.evaluate(query_for("test."), kNoOptions).final == policy::ActionKind::pass);
 }
 
 TEST_CASE("policy: first final rule wins, chain actions accumulate", "[policy]")
@@ -69,17 +71,17 @@ TEST_CASE("policy: first final rule wins, chain actions accumulate", "[policy]")
     p.add(fwd);
     p.add(rule(policy::FilterKind::all, policy::ActionKind::refuse));
 
-    auto d = p.evaluate(query_for("a.test."), {});
+    auto d = p.evaluate(query_for("a.test."), kNoOptions);
     CHECK(d.final == policy::ActionKind::forward);
-    CHECK(d.options.no_minimize);
-    CHECK(d.options.allow_local);
-    CHECK(d.options.debug);
-    REQUIRE(d.options.forward.size() == 1);
-    CHECK_FALSE(d.options.stub);
+    CHECK(d.options().no_minimize);
+    CHECK(d.options().allow_local);
+    CHECK(d.options().debug);
+    REQUIRE(d.options().forward.size() == 1);
+    CHECK_FALSE(d.options().stub);
 
-    auto other = p.evaluate(query_for("example.org."), {});
+    auto other = p.evaluate(query_for("example.org."), kNoOptions);
     CHECK(other.final == policy::ActionKind::refuse);
-    CHECK(other.options.forward.empty());
+    CHECK(other.options().forward.empty());
 }
 
 TEST_CASE("policy: suffix_common needs the common suffix too", "[policy]")
@@ -89,8 +91,8 @@ TEST_CASE("policy: suffix_common needs the common suffix too", "[policy]")
                           {name("a.example."), name("b.example.")});
     r.common = name("example.");
     p.add(r);
-    CHECK(p.evaluate(query_for("x.a.example."), {}).final == policy::ActionKind::drop);
-    CHECK(p.evaluate(query_for("x.c.example."), {}).final == policy::ActionKind::pass);
+    CHECK(p.evaluate(query_for("x.a.example."), kNoOptions).final == policy::ActionKind::drop);
+    CHECK(p.evaluate(query_for("x.c.example."), kNoOptions).final == policy::ActionKind::pass);
 }
 
 TEST_CASE("policy: pattern rules use the supplied matcher", "[policy]")
@@ -99,11 +101,11 @@ TEST_CASE("policy: pattern rules use the supplied matcher", "[policy]")
     policy::Rule r = rule(policy::FilterKind::pattern, policy::ActionKind::tc);
     r.pattern = "ads";
     p.add(r);
-    CHECK(p.evaluate(query_for("ads.example."), {}).final == policy::ActionKind::pass); // no matcher
+    CHECK(p.evaluate(query_for("ads.example."), kNoOptions).final == policy::ActionKind::pass); // no matcher
     p.set_pattern_matcher([](const std::string& pat, std::span<const uint8_t> wire) {
         std::string s(wire.begin(), wire.end());
         return s.find(pat) != std::string::npos;
     });
-    CHECK(p.evaluate(query_for("ads.example."), {}).final == policy::ActionKind::tc);
-    CHECK(p.evaluate(query_for("www.example."), {}).final == policy::ActionKind::pass);
+    CHECK(p.evaluate(query_for("ads.example."), kNoOptions).final == policy::ActionKind::tc);
+    CHECK(p.evaluate(query_for("www.example."), kNoOptions).final == policy::ActionKind::pass);
 }
