@@ -1,5 +1,8 @@
 #include "cache/codec.hpp"
 
+#include <bit>
+#include <cstring>
+
 namespace kresd::cache::codec {
 
 namespace {
@@ -92,12 +95,28 @@ bool known_kind(uint8_t k) {
 } // namespace
 
 uint32_t checksum(std::span<const uint8_t> bytes) {
-    uint32_t h = 2166136261u;
-    for (uint8_t b : bytes) {
-        h ^= b;
-        h *= 16777619u;
-    }
-    return h;
+    // Eight bytes a step (a byte-wise hash was a tenth of a cache hit's
+    // instructions): xor a little-endian word in, multiply by an odd
+    // constant, fold the high half down; the length seeds it, so values
+    // that differ only by trailing zero bytes differ.
+    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+    uint64_t h = 0x6A09E667F3BCC909ull ^ (bytes.size() * kMul);
+    auto mix = [&](uint64_t w) {
+        h ^= w;
+        h *= kMul;
+        h ^= h >> 29;
+    };
+    auto word = [](const uint8_t* p, size_t n) { // n <= 8 bytes, little-endian
+        uint64_t w = 0;
+        std::memcpy(&w, p, n);
+        if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+        return w;
+    };
+    size_t i = 0;
+    for (; i + 8 <= bytes.size(); i += 8) mix(word(bytes.data() + i, 8));
+    if (i < bytes.size()) mix(word(bytes.data() + i, bytes.size() - i));
+    h *= kMul;
+    return static_cast<uint32_t>(h >> 32) ^ static_cast<uint32_t>(h);
 }
 
 bool encode_rrset(const Header& h, const std::vector<std::span<const uint8_t>>& rdatas,

@@ -11,7 +11,8 @@
 //      12     4  TTL as stored (already bounded by min/max TTL)
 //      16     2  RR type ('R', 'N'); 0 for 'X'
 //      18     …  payload
-//     end-4   4  FNV-1a 32 of every byte before it
+//     end-4   4  checksum() of every byte before it (64-bit multiply-xor
+//                 over 8-byte words, folded to 32 bits)
 //
 //   payload 'R':      u16 count (>= 1), then count times: u16 length, rdata
 //   payload 'N'/'X':  u8 length, SOA owner (empty or one wire name),
@@ -33,7 +34,7 @@
 
 namespace kresd::cache::codec {
 
-inline constexpr uint8_t kVersion = 1;
+inline constexpr uint8_t kVersion = 2; // 2: word-wise checksum (1: FNV-1a)
 inline constexpr size_t kHeaderSize = 18;
 inline constexpr size_t kChecksumSize = 4;
 

@@ -128,7 +128,8 @@ TEST_CASE("codec: corrupt fields behind a valid checksum", "[cache][codec]") {
         return codec::decode(v, d);
     };
     const auto r = sample_rrset();
-    CHECK_FALSE(edit(r, 0, 2));    // unknown version
+    CHECK_FALSE(edit(r, 0, codec::kVersion + 1)); // unknown version
+    CHECK_FALSE(edit(r, 0, 1));    // the first format (FNV-1a checksum)
     CHECK_FALSE(edit(r, 1, 'Q'));  // unknown kind
     CHECK_FALSE(edit(r, 2, 0));    // rank 0
     CHECK_FALSE(edit(r, 2, 5));    // rank out of range
