@@ -44,7 +44,9 @@ enum class Kind : uint8_t {
 inline constexpr size_t kMaxKey = 511;
 
 struct Key {
-    std::array<uint8_t, kMaxKey> buf{};
+    // Not zeroed: only the first len bytes mean anything (a key is built
+    // per lookup, and zeroing the whole buffer cost more than building it).
+    std::array<uint8_t, kMaxKey> buf;
     size_t len = 0;
     std::span<const uint8_t> view() const { return {buf.data(), len}; }
 };

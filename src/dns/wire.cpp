@@ -59,6 +59,8 @@ bool equal_ci(std::span<const uint8_t> a, std::span<const uint8_t> b)
 {
     if (a.size() != b.size())
         return false;
+    if (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0)
+        return true; // the common case (same case, often the same bytes)
     for (size_t i = 0; i < a.size(); ++i) {
         if (ascii_lower(a[i]) != ascii_lower(b[i]))
             return false;
@@ -299,7 +301,14 @@ int name_labels(std::span<const uint8_t> name)
 
 ParseStatus parse_query(std::span<const uint8_t> wire, Query& out)
 {
-    out = Query{};
+    // Field by field: the name arrays (2 x 255 bytes) need only their length.
+    out.id = 0;
+    out.opcode = 0;
+    out.rd = out.cd = out.ad = false;
+    out.qname.len = out.qname_lower.len = 0;
+    out.qtype = out.qclass = 0;
+    out.question_end = 0;
+    out.edns = Edns{};
     // RFC 1035 4.1.1: without a whole header there is no ID to answer to.
     if (wire.size() < kHeaderSize)
         return ParseStatus::drop;
@@ -339,8 +348,9 @@ ParseStatus parse_query(std::span<const uint8_t> wire, Query& out)
     out.qclass = get16(wire, pos + 2);
     pos += 4;
     out.question_end = pos;
-    out.qname_lower = out.qname;
-    name_lower(out.qname_lower);
+    for (size_t i = 0; i < out.qname.len; ++i)
+        out.qname_lower.wire[i] = ascii_lower(out.qname.wire[i]);
+    out.qname_lower.len = out.qname.len;
 
     // Authority records are skipped, but must be well-formed. An OPT RR
     // belongs in the additional section only (RFC 6891 6.1.1).
