@@ -26,6 +26,7 @@
 #include "net/endpoints.hpp"
 #include "net/event.hpp"
 #include "util/log.hpp"
+#include "util/random.hpp"
 
 namespace kresd::app {
 
@@ -191,7 +192,7 @@ struct Daemon {
         clock.wall_s = [] { return static_cast<uint64_t>(std::time(nullptr)); };
         // IDs must be unpredictable (RFC 5452 9.2): the system's CSPRNG.
         resolver = std::make_unique<resolve::Resolver>(resolve_config, cache.get(), clock,
-                                                       [] { return arc4random(); });
+                                                       [] { return util::random_u32(); });
         worker->set_resolver(resolver.get(), base.get());
         // From now on hints.root() edits the running resolver's config.
         engine->host().resolve_config = &resolver->config();
