@@ -75,7 +75,10 @@ Figures for each (workload, mode, resolver), medians over --runs:
               10 ms ticks) over the dnsperf run; the warm-up is not counted
   CPU us/q    CPU s / answered queries, in microseconds (the JSON also has
               cpu_sched: the same CPU time from /proc/PID/task/*/schedstat,
-              in nanoseconds, a cross-check for short runs)
+              in nanoseconds, a cross-check for short runs, and
+              queries_per_wakeup: answered queries per voluntary context
+              switch, i.e. how many queries one wake-up of the resolver
+              handled; CPU per query at a fixed rate depends on it)
   RSS MB      peak resident set (VmHWM of /proc/PID/status), reset with
               /proc/PID/clear_refs before each measured run (so it is the
               peak during that run; the cache's mapped pages count)
@@ -107,12 +110,9 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import random
-import re
 import select
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -127,11 +127,12 @@ import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
 from benchutil import free_port  # noqa: E402
 from resolve_compare import parse_dnsperf  # noqa: E402
+from perf_report import (UDP_WORKLOADS, fmt, machine, med, ratio, ratios,  # noqa: E402
+                         report, summarize)
 
 HOST = '127.0.0.1'
 RESOLVERS = ('ours', 'knot-resolver', 'unbound')
 WORKLOADS = ('hits', 'misses', 'mix', 'tcp', 'dot')
-UDP_WORKLOADS = ('hits', 'misses', 'mix')
 WARM_WORKLOADS = ('hits', 'tcp', 'dot')        # one process, warmed once, both modes
 MODES = ('peak', 'rate')
 SCALING_KINDS = ('ours', 'knot-resolver')
@@ -322,6 +323,21 @@ def sched_cpu(pid):
     return total / 1e9
 
 
+def wakeups(pid):
+    """Voluntary context switches of all threads of pid: how often it slept
+    (for an event loop, about one per wake-up)."""
+    total = 0
+    try:
+        for task in Path(f'/proc/{pid}/task').iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                for line in (task / 'status').read_text().splitlines():
+                    if line.startswith('voluntary_ctxt_switches:'):
+                        total += int(line.split()[1])
+    except OSError:
+        return None
+    return total
+
+
 def reset_peak_rss(pid):
     """Start VmHWM again from the current RSS (Linux >= 4.0)."""
     with contextlib.suppress(OSError):
@@ -360,19 +376,21 @@ def measure(ctx, srv, port, workload, mode, workdir, tls_port=None):
     a = ctx.args
     single = ctx.lists[workload][2]
     reset_peak_rss(srv.pid)
-    cpu0, sched0 = srv.cpu_seconds(), sched_cpu(srv.pid)
+    cpu0, sched0, wake0 = srv.cpu_seconds(), sched_cpu(srv.pid), wakeups(srv.pid)
     res = dnsperf(tls_port if workload == 'dot' else port, ctx.files[workload],
                   mode={'tcp': 'tcp', 'dot': 'dot'}.get(workload, 'udp'),
                   rate=a.rate if mode == 'rate' else 0,
                   duration=a.pass_limit if single else a.duration, single_pass=single,
                   workdir=workdir, **perf_kw(ctx))
-    cpu1, sched1 = srv.cpu_seconds(), sched_cpu(srv.pid)
+    cpu1, sched1, wake1 = srv.cpu_seconds(), sched_cpu(srv.pid), wakeups(srv.pid)
     if not srv.running() or cpu0 is None or cpu1 is None:
         raise BenchError(f'{srv.name} died during {workload}/{mode}:\n{srv.log()}')
     res['cpu'] = round(cpu1 - cpu0, 3)
     res['cpu_sched'] = round(sched1 - sched0, 6) if None not in (sched0, sched1) else None
     res['cpu_us_per_query'] = (res['cpu'] * 1e6 / res['completed']) if res['completed'] else None
     res['peak_rss_kb'] = srv.peak_rss_kb()
+    woke = wake1 - wake0 if None not in (wake0, wake1) else None
+    res['queries_per_wakeup'] = round(res['completed'] / woke, 2) if woke else None
     return res
 
 
@@ -475,148 +493,6 @@ def run_scaling(ctx, kind, count, run):
 
 
 # ---------------------------------------------------------------- summaries
-
-def med(values):
-    values = [v for v in values if isinstance(v, (int, float))]
-    return statistics.median(values) if values else None
-
-
-def summarize(runs):
-    """Medians of the figures over the runs of one (workload, mode, resolver)."""
-    ms = 1000.0
-    pick = {
-        'qps': lambda r: r['qps'],
-        'avg_latency_ms': lambda r: r['avg_latency'] * ms if r['avg_latency'] is not None else None,
-        'p99_latency_ms': lambda r: r['p99_latency'] * ms if r['p99_latency'] is not None else None,
-        'lost': lambda r: r['lost'],
-        'sent': lambda r: r['sent'],
-        'completed': lambda r: r['completed'],
-        'cpu_s': lambda r: r['cpu'],
-        'cpu_us_per_query': lambda r: r['cpu_us_per_query'],
-        'cpu_sched_s': lambda r: r.get('cpu_sched'),
-        'peak_rss_kb': lambda r: r['peak_rss_kb'],
-    }
-    out = {k: med([f(r) for r in runs]) for k, f in pick.items()}
-    rcodes = {}
-    for r in runs:
-        for k, v in r['rcodes'].items():
-            rcodes[k] = rcodes.get(k, 0) + v
-    out['rcodes'] = rcodes
-    return out
-
-
-def ratio(a, b):
-    return a / b if a is not None and b else None
-
-
-def ratios(rows, kinds, workloads):
-    """CPU us/q in the rate mode: ours/knot, ours/unbound, each/floor."""
-    cpu = {(r['workload'], r['resolver']): r['cpu_us_per_query']
-           for r in rows if r['mode'] == 'rate'}
-    out = []
-    for w in workloads:
-        entry = {'workload': w}
-        if 'ours' in kinds:
-            for other in ('knot-resolver', 'unbound'):
-                if other in kinds:
-                    entry[f'ours/{other}'] = ratio(cpu.get((w, 'ours')), cpu.get((w, other)))
-        if w in UDP_WORKLOADS and 'floor' in kinds:
-            for k in kinds:
-                if k != 'floor':
-                    entry[f'{k}/floor'] = ratio(cpu.get((w, k)), cpu.get((w, 'floor')))
-        out.append(entry)
-    return out
-
-
-def fmt(v, spec):
-    return '-' if v is None else format(v, spec)
-
-
-def table(head, lines):
-    lines = [tuple(str(x) for x in head)] + [tuple(str(x) for x in ln) for ln in lines]
-    widths = [max(len(ln[i]) for ln in lines) for i in range(len(head))]
-    return '\n'.join('  '.join(x.ljust(widths[i]) if i < 3 else x.rjust(widths[i])
-                               for i, x in enumerate(ln)).rstrip() for ln in lines)
-
-
-def command_version(argv):
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (p.stdout + p.stderr).strip()
-    m = re.search(r'[Vv]ersion:?\s+(\S+)', text)
-    return m.group(1) if m else (text.splitlines() or [None])[0]
-
-
-def machine(args):
-    info = {'kernel': platform.release(), 'cpus': os.cpu_count()}
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        lscpu = subprocess.run(['lscpu'], capture_output=True, text=True, timeout=10).stdout
-        for key in ('Model name', 'Hypervisor vendor', 'Thread(s) per core', 'L3 cache'):
-            m = re.search(rf'^{re.escape(key)}:\s+(.*)$', lscpu, re.M)
-            if m:
-                info[key.lower().replace('(s)', 's').replace(' ', '_')] = m.group(1).strip()
-    info['versions'] = {
-        'ours': command_version([args.kresd, '--version']),
-        'knot-resolver': command_version([resolvers.KNOT_RESOLVER_BIN, '--version']),
-        'unbound': command_version([resolvers.UNBOUND_BIN, '-V']),
-        'dnsperf': command_version(['dnsperf', '-h']),
-        'knotd': command_version([lablib.KNOTD, '--version']),
-    }
-    return info
-
-
-def report(out):
-    c = out['config']
-    m = out['machine']
-    print(f'machine: {m.get("model_name", "?")}, {m["cpus"]} CPUs, kernel {m["kernel"]}; '
-          + ', '.join(f'{k} {v}' for k, v in m['versions'].items()))
-    print(f'{c["names"]} names; {c["runs"]} run(s), medians; peak: {c["duration"]} s unthrottled, '
-          f'rate: dnsperf -Q {c["rate"]}; dnsperf -c {c["clients"]} -q {c["outstanding"]} '
-          f'on CPU {c["client_cpu"]}, each resolver one process on CPU {c["resolver_cpu"]}; '
-          f'p99 from dnsperf -v per-query latencies')
-    head = ('workload', 'mode', 'resolver', 'QPS', 'avg ms', 'p99 ms', 'lost', 'CPU s',
-            'CPU us/q', 'RSS MB')
-    lines = []
-    for r in out['results']:
-        lines.append((r['workload'], r['mode'], r['resolver'], fmt(r['qps'], '.0f'),
-                      fmt(r['avg_latency_ms'], '.3f'), fmt(r['p99_latency_ms'], '.3f'),
-                      fmt(r['lost'], 'g'), fmt(r['cpu_s'], '.2f'),
-                      fmt(r['cpu_us_per_query'], '.2f'),
-                      fmt(r['peak_rss_kb'] / 1024 if r['peak_rss_kb'] else None, '.1f')))
-    print()
-    print(table(head, lines))
-    if out['ratios']:
-        keys = []
-        for e in out['ratios']:
-            keys += [k for k in e if k != 'workload' and k not in keys]
-        print(f'\nCPU per answered query at {c["rate"]} queries/s, ratios (lower is better for '
-              f'the first named):')
-        print(table(('workload', '', '') + tuple(keys),
-                    [(e['workload'], '', '') + tuple(fmt(e.get(k), '.2f') for k in keys)
-                     for e in out['ratios']]))
-    slow = [r for r in out['results'] if r['mode'] == 'rate' and r['qps'] is not None
-            and r['workload'] not in ('misses', 'mix') and r['qps'] < 0.9 * c['rate']]
-    if slow:
-        print(f'\nnote: the rate of {c["rate"]}/s was not reached for '
-              + ', '.join(f'{r["workload"]}/{r["resolver"]} ({r["qps"]:.0f})' for r in slow)
-              + ' (the resolver or the one-core dnsperf was too slow); those are peak figures')
-    if out['scaling']:
-        print(f'\nscaling, hits over UDP, peak QPS ({c["duration"]} s); instances not pinned, '
-              f'dnsperf on CPU {c["client_cpu"]}, {m["cpus"]} CPUs:')
-        lines = []
-        for s in out['scaling']:
-            lines.append((s['resolver'], str(s['instances']), '', fmt(s['qps'], '.0f'),
-                          fmt(s['vs_one'], '.2f'), fmt(s.get('ours/knot-resolver'), '.2f'),
-                          fmt(s['lost'], 'g'), fmt(s['cpu_s'], '.2f')))
-        print(table(('resolver', 'instances', '', 'QPS', 'x one', 'ours/knot', 'lost', 'CPU s'),
-                    lines))
-    if out['errors']:
-        print('\nerrors:')
-        for e in out['errors']:
-            print(f'  {e}')
-
 
 # ---------------------------------------------------------------- main
 
