@@ -11,7 +11,7 @@ trivial responder (the floor) for the kernel's share.
 Everything runs on this machine, on loopback only.  The script starts the
 local authoritative hierarchy of tests/lab (knotd on 127.x addresses, port
 53: needs root), whose bulk.sim. zone has the A records n0..n9999, and then
-measures every (workload, resolver) pair in turn, --runs times, and reports
+measures every workload for every resolver, --runs times, and reports
 medians.
 
 Placement (taskset): each resolver is ONE process (Unbound: one thread) on
@@ -49,8 +49,14 @@ Workloads (--names N, default 10000 bulk names; smaller for --smoke):
            net.listen(..., {kind='tls'}) listener and the self-signed
            certificate they make themselves; Unbound with tls-port and a
            key/certificate made with openssl at run time
-Every workload starts a fresh resolver process (misses and mix one for
-each mode), so every figure is of one process under one workload.
+Every workload starts fresh resolver processes (misses and mix one for
+each mode), so every figure is of one process under one workload.  For
+hits, tcp and dot all resolvers of a run are started and warmed together,
+each measured in turn in the peak mode, and the rate mode is measured in
+--windows windows (default 5, --duration seconds in all per resolver)
+that take turns across the resolvers: what else the machine does during
+the run (this is a VM; the same binary's CPU per query varies by 10-15 %
+between 5-second windows) then falls on all of them alike.
 
 Modes, for each workload:
   peak     dnsperf unthrottled (-q --outstanding in flight, -c --clients
@@ -73,12 +79,12 @@ Figures for each (workload, mode, resolver), medians over --runs:
   lost        queries without an answer within -t --timeout seconds
   CPU s       resolver user+sys CPU time (utime+stime of /proc/PID/stat,
               10 ms ticks) over the dnsperf run; the warm-up is not counted
-  CPU us/q    CPU s / answered queries, in microseconds (the JSON also has
-              cpu_sched: the same CPU time from /proc/PID/task/*/schedstat,
-              in nanoseconds, a cross-check for short runs, and
-              queries_per_wakeup: answered queries per voluntary context
-              switch, i.e. how many queries one wake-up of the resolver
-              handled; CPU per query at a fixed rate depends on it)
+  CPU us/q    CPU time / answered queries, in microseconds, the CPU time
+              taken from /proc/PID/task/*/schedstat (nanoseconds; JSON
+              cpu_sched), or from CPU s where there is no schedstat
+  q/wake      answered queries per voluntary context switch of the
+              resolver, i.e. how many queries one wake-up handled; CPU per
+              query at a fixed rate depends on it
   RSS MB      peak resident set (VmHWM of /proc/PID/status), reset with
               /proc/PID/clear_refs before each measured run (so it is the
               peak during that run; the cache's mapped pages count)
@@ -110,7 +116,6 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import select
 import shutil
 import subprocess
@@ -126,11 +131,11 @@ sys.path.insert(0, str(HERE))
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
 from benchutil import free_port  # noqa: E402
-from resolve_compare import parse_dnsperf  # noqa: E402
+from perf_tools import (HOST, BenchError, dnsperf, make_lists, merge_windows,  # noqa: E402
+                        reset_peak_rss, say, sched_cpu, wakeups, write_list)
 from perf_report import (UDP_WORKLOADS, fmt, machine, med, ratio, ratios,  # noqa: E402
                          report, summarize)
 
-HOST = '127.0.0.1'
 RESOLVERS = ('ours', 'knot-resolver', 'unbound')
 WORKLOADS = ('hits', 'misses', 'mix', 'tcp', 'dot')
 WARM_WORKLOADS = ('hits', 'tcp', 'dot')        # one process, warmed once, both modes
@@ -139,93 +144,6 @@ SCALING_KINDS = ('ours', 'knot-resolver')
 SCALING_COUNTS = (1, 2, 4)
 SMOKE_WORKLOADS = ('hits', 'misses', 'mix', 'tcp')
 FLOOR_SRC = HERE / 'floor.c'
-
-
-class BenchError(Exception):
-    pass
-
-
-def say(*args):
-    print('perf:', *args, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- query lists
-
-def make_lists(names, seed):
-    """{workload: (warm-up names, query names, single pass?)}."""
-    rng = random.Random(seed)
-    hits = names * 10
-    rng.shuffle(hits)
-    misses = list(names)
-    rng.shuffle(misses)
-    warm_mix = names[:len(names) * 9 // 10]
-    mix = list(names)
-    rng.shuffle(mix)
-    return {
-        'hits': (names, hits, False),
-        'tcp': (names, hits, False),
-        'dot': (names, hits, False),
-        'misses': ([], misses, True),
-        'mix': (warm_mix, mix, True),
-    }
-
-
-def write_list(path, names):
-    path.write_text(''.join(f'{n} A\n' for n in names))
-    return path
-
-
-# ---------------------------------------------------------------- dnsperf
-
-def percentile(sorted_values, p):
-    """Nearest-rank percentile of an ascending list (None when empty)."""
-    if not sorted_values:
-        return None
-    k = max(0, min(len(sorted_values) - 1, -(-len(sorted_values) * p // 100) - 1))
-    return sorted_values[int(k)]
-
-
-def dnsperf(port, names_file, *, mode='udp', rate=0, duration, single_pass, clients,
-            outstanding, timeout, cpu, workdir, verbose=True):
-    """One dnsperf run; returns the parse_dnsperf() dict plus p99 (s)."""
-    argv = ['taskset', '-c', str(cpu)] if cpu is not None else []
-    argv += ['dnsperf', '-m', mode, '-s', HOST, '-p', str(port), '-d', str(names_file),
-             '-c', str(clients), '-q', str(outstanding), '-t', str(timeout),
-             '-l', str(duration), '-O', 'suppress=timeouts,sockready,congestion']
-    if single_pass:
-        argv += ['-n', '1']
-    if rate:
-        argv += ['-Q', str(rate)]
-    if verbose:
-        argv.append('-v')
-    out_path = workdir / 'dnsperf.out'
-    bound = duration + timeout + 30
-    try:
-        with open(out_path, 'w') as out:
-            p = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True,
-                               timeout=bound, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f'dnsperf overran {bound}s: {" ".join(argv)}') from None
-    latencies, summary = [], []
-    with open(out_path, errors='replace') as f:
-        for line in f:
-            if line.startswith('> '):
-                with contextlib.suppress(ValueError, IndexError):
-                    latencies.append(float(line.rsplit(None, 1)[1]))
-            else:
-                summary.append(line)
-    text = ''.join(summary)
-    out_path.unlink()
-    if p.returncode != 0:
-        raise BenchError(f'dnsperf failed ({p.returncode}): {" ".join(argv)}\n'
-                         f'{text[-2000:]}\n{p.stderr[-2000:]}')
-    res = parse_dnsperf(text)
-    if res['completed'] is None:
-        raise BenchError(f'could not read dnsperf output:\n{text[-2000:]}')
-    latencies.sort()
-    res['p99_latency'] = percentile(latencies, 99)
-    res['latency_samples'] = len(latencies)
-    return res
 
 
 # ---------------------------------------------------------------- servers
@@ -310,40 +228,6 @@ def new_server(kind, ctx, workdir, *, tls=False):
     return srv, port, tls_port
 
 
-def sched_cpu(pid):
-    """On-CPU seconds of all threads of pid from /proc/PID/task/*/schedstat
-    (nanoseconds: a precise cross-check of the 10 ms ticks of /proc/PID/stat)."""
-    total = 0
-    try:
-        for task in Path(f'/proc/{pid}/task').iterdir():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                total += int((task / 'schedstat').read_text().split()[0])
-    except OSError:
-        return None
-    return total / 1e9
-
-
-def wakeups(pid):
-    """Voluntary context switches of all threads of pid: how often it slept
-    (for an event loop, about one per wake-up)."""
-    total = 0
-    try:
-        for task in Path(f'/proc/{pid}/task').iterdir():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                for line in (task / 'status').read_text().splitlines():
-                    if line.startswith('voluntary_ctxt_switches:'):
-                        total += int(line.split()[1])
-    except OSError:
-        return None
-    return total
-
-
-def reset_peak_rss(pid):
-    """Start VmHWM again from the current RSS (Linux >= 4.0)."""
-    with contextlib.suppress(OSError):
-        Path(f'/proc/{pid}/clear_refs').write_text('5')
-
-
 # ---------------------------------------------------------------- measuring
 
 class Ctx:
@@ -372,7 +256,7 @@ def warm_up(ctx, srv, port, workload, workdir):
     return res
 
 
-def measure(ctx, srv, port, workload, mode, workdir, tls_port=None):
+def measure(ctx, srv, port, workload, mode, workdir, tls_port=None, duration=None):
     a = ctx.args
     single = ctx.lists[workload][2]
     reset_peak_rss(srv.pid)
@@ -380,14 +264,18 @@ def measure(ctx, srv, port, workload, mode, workdir, tls_port=None):
     res = dnsperf(tls_port if workload == 'dot' else port, ctx.files[workload],
                   mode={'tcp': 'tcp', 'dot': 'dot'}.get(workload, 'udp'),
                   rate=a.rate if mode == 'rate' else 0,
-                  duration=a.pass_limit if single else a.duration, single_pass=single,
+                  duration=a.pass_limit if single else (duration or a.duration),
+                  single_pass=single,
                   workdir=workdir, **perf_kw(ctx))
     cpu1, sched1, wake1 = srv.cpu_seconds(), sched_cpu(srv.pid), wakeups(srv.pid)
     if not srv.running() or cpu0 is None or cpu1 is None:
         raise BenchError(f'{srv.name} died during {workload}/{mode}:\n{srv.log()}')
     res['cpu'] = round(cpu1 - cpu0, 3)
     res['cpu_sched'] = round(sched1 - sched0, 6) if None not in (sched0, sched1) else None
-    res['cpu_us_per_query'] = (res['cpu'] * 1e6 / res['completed']) if res['completed'] else None
+    # schedstat counts nanoseconds; the 10 ms ticks of /proc/PID/stat are
+    # the fallback (kernels without schedstats).
+    cpu = res['cpu_sched'] if res['cpu_sched'] is not None else res['cpu']
+    res['cpu_us_per_query'] = (cpu * 1e6 / res['completed']) if res['completed'] else None
     res['peak_rss_kb'] = srv.peak_rss_kb()
     woke = wake1 - wake0 if None not in (wake0, wake1) else None
     res['queries_per_wakeup'] = round(res['completed'] / woke, 2) if woke else None
@@ -413,6 +301,7 @@ def run_workload(ctx, kind, workload, run):
             warm = warm_up(ctx, srv, port, workload, wd) if kind != 'floor' else None
             for mode in modes:
                 res = measure(ctx, srv, port, workload, mode, wd, tls_port)
+                res.pop('_latencies', None)
                 if warm is not None:
                     res['warmup_lost'] = warm['lost']
                 out[mode] = res
@@ -422,6 +311,74 @@ def run_workload(ctx, kind, workload, run):
                     f'{fmt(res["cpu_us_per_query"], ".2f")} us/q')
         finally:
             srv.stop()
+    return out
+
+
+def run_warm_group(ctx, kinds, workload, run, errors):
+    """{kind: {mode: result}} for a warmed workload (hits, tcp, dot): every
+    resolver started and warmed at once, the peak mode measured for each in
+    turn, and the rate mode in --windows windows interleaved across the
+    resolvers, so that what the machine does meanwhile falls on all of
+    them alike. A resolver that fails is left out (its error recorded)."""
+    a = ctx.args
+    live = {}
+    for kind in kinds:
+        wd = ctx.workdir / 'runs' / f'{run}-{workload}-{kind}'
+        try:
+            srv, port, tls_port = new_server(kind, ctx, wd, tls=(workload == 'dot'))
+            why = srv.available()
+            if why:
+                raise BenchError(why)
+            try:
+                srv.start()
+            except RuntimeError as e:
+                raise BenchError(str(e)) from None
+            live[kind] = (srv, port, tls_port, wd)
+        except (BenchError, OSError, subprocess.SubprocessError) as e:
+            errors.append(f'{workload}/{kind}: {str(e).strip()[:1500]}')
+            say(f'{workload}/{kind}: {e}')
+    out, rate_parts, warm = {}, {}, {}
+
+    def attempt(kind, fn):
+        try:
+            return fn(*live[kind])
+        except (BenchError, OSError, subprocess.SubprocessError) as e:
+            errors.append(f'{workload}/{kind}: {str(e).strip()[:1500]}')
+            say(f'{workload}/{kind}: {e}')
+            live.pop(kind)[0].stop()
+            return None
+
+    try:
+        for kind in list(live):
+            warm[kind] = None if kind == 'floor' else attempt(
+                kind, lambda srv, port, tls, wd: warm_up(ctx, srv, port, workload, wd))
+        for kind in list(live):
+            res = attempt(kind, lambda srv, port, tls, wd:
+                          measure(ctx, srv, port, workload, 'peak', wd, tls))
+            if res is not None:
+                out.setdefault(kind, {})['peak'] = res
+        window = a.duration / a.windows
+        for _ in range(a.windows):
+            for kind in list(live):
+                res = attempt(kind, lambda srv, port, tls, wd:
+                              measure(ctx, srv, port, workload, 'rate', wd, tls, duration=window))
+                if res is not None:
+                    rate_parts.setdefault(kind, []).append(res)
+        for kind in list(live):
+            if len(rate_parts.get(kind, [])) == a.windows:
+                out.setdefault(kind, {})['rate'] = merge_windows(rate_parts[kind])
+    finally:
+        for srv, *_ in live.values():
+            srv.stop()
+    for kind, modes in out.items():
+        for mode, res in modes.items():
+            res.pop('_latencies', None)
+            if warm.get(kind) is not None:
+                res['warmup_lost'] = warm[kind]['lost']
+            say(f'run {run + 1} {workload:<6} {mode:<4} {kind:<13} '
+                f'{res["completed"]}/{res["sent"]} answered, {res["qps"]:.0f} QPS, '
+                f'lost {res["lost"]}, cpu {fmt(res["cpu_sched"] or res["cpu"], ".2f")}s, '
+                f'{fmt(res["cpu_us_per_query"], ".2f")} us/q')
     return out
 
 
@@ -492,8 +449,6 @@ def run_scaling(ctx, kind, count, run):
             inst.stop()
 
 
-# ---------------------------------------------------------------- summaries
-
 # ---------------------------------------------------------------- main
 
 def parse_args(argv):
@@ -505,6 +460,9 @@ def parse_args(argv):
                     help='seconds of each looping dnsperf run: hits, tcp, dot, scaling (5)')
     ap.add_argument('--pass-limit', type=float, default=None,
                     help='bound in seconds of a single pass: misses, mix, warm-ups (30)')
+    ap.add_argument('--windows', type=int, default=None,
+                    help='the rate mode of hits/tcp/dot is measured in this many windows '
+                         '(--duration in all), interleaved across the resolvers (5)')
     ap.add_argument('--rate', type=int, default=30000,
                     help='dnsperf -Q of the rate mode (%(default)s)')
     ap.add_argument('--names', type=int, default=None,
@@ -535,7 +493,8 @@ def parse_args(argv):
     args = ap.parse_args(argv)
 
     smoke = args.smoke
-    for key, full, small in (('runs', 3, 1), ('duration', 5.0, 1.0), ('pass_limit', 30.0, 10.0),
+    for key, full, small in (('runs', 3, 1), ('duration', 5.0, 1.0), ('windows', 5, 1),
+                             ('pass_limit', 30.0, 10.0),
                              ('names', lablib.BULK_COUNT, 200)):
         if getattr(args, key) is None:
             setattr(args, key, small if smoke else full)
@@ -550,8 +509,9 @@ def parse_args(argv):
     bad = [w for w in args.workload_list if w not in WORKLOADS]
     if bad or not args.workload_list:
         ap.error(f'unknown workload(s) {bad}; choose from {", ".join(WORKLOADS)}')
-    if args.runs < 1 or args.duration <= 0 or args.pass_limit <= 0 or args.rate < 1:
-        ap.error('--runs, --duration, --pass-limit and --rate must be positive')
+    if (args.runs < 1 or args.duration <= 0 or args.pass_limit <= 0 or args.rate < 1
+            or args.windows < 1):
+        ap.error('--runs, --duration, --windows, --pass-limit and --rate must be positive')
     if not 10 <= args.names <= lablib.BULK_COUNT:
         ap.error(f'--names must be 10..{lablib.BULK_COUNT}')
     ncpu = os.cpu_count() or 1
@@ -621,6 +581,16 @@ def main(argv=None):
         failed = set()    # (workload, kind) that failed once: not retried
         for run in range(args.runs):
             for w in args.workload_list:
+                if w in WARM_WORKLOADS:
+                    group = [k for k in kinds if (k != 'floor' or w in UDP_WORKLOADS)
+                             and (w, k) not in failed]
+                    res_by_kind = run_warm_group(ctx, group, w, run, errors)
+                    for kind in group:
+                        if kind not in res_by_kind or len(res_by_kind[kind]) < len(MODES):
+                            failed.add((w, kind))
+                        for mode, r in res_by_kind.get(kind, {}).items():
+                            raw.setdefault((w, mode, kind), []).append(r)
+                    continue
                 for kind in kinds:
                     if kind == 'floor' and w not in UDP_WORKLOADS or (w, kind) in failed:
                         continue
@@ -673,7 +643,8 @@ def main(argv=None):
             errors.append(f'{r["workload"]}/{r["mode"]}/{r["resolver"]}: no query answered')
     out = {
         'config': {'names': args.names, 'runs': args.runs, 'duration': args.duration,
-                   'pass_limit': args.pass_limit, 'rate': args.rate, 'clients': args.clients,
+                   'pass_limit': args.pass_limit, 'rate': args.rate, 'windows': args.windows,
+                   'clients': args.clients,
                    'outstanding': args.outstanding, 'timeout': args.timeout,
                    'cache_mb': args.cache_mb, 'resolver_cpu': args.resolver_cpu,
                    'client_cpu': args.client_cpu, 'smoke': args.smoke, 'resolvers': kinds,
