@@ -4,6 +4,7 @@ framing (pipelining, partial writes), truncation and robustness."""
 import random
 import socket
 import struct
+import threading
 import time
 
 import pytest
@@ -323,3 +324,37 @@ def test_answer_without_edns_fits_512(big_nsid_server):
     r = udp(make_query(LONG_NAME, 'A'), big_nsid_server.port)
     assert r.rcode() == dns.rcode.NOERROR
     assert len(r.to_wire()) <= 512
+
+
+def test_tcp_slow_reader_gets_every_answer_in_one_piece(big_nsid_server):
+    """A client that sends 12,000 pipelined queries for ~550-byte answers
+    with a small receive buffer and reads only later: 6.6 MB of answers
+    outgrow the socket's send buffer (4 MiB at most here), so part of a
+    batch is sent and the rest queued, and reading pauses while 256 KiB
+    are queued; yet every answer arrives once, framed intact."""
+    N = 12000
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect(('127.0.0.1', big_nsid_server.port))
+    queries = []
+    for i in range(N):
+        q = make_query(LONG_NAME, 'A', nsid=True)
+        q.id = i
+        queries.append(frame(q.to_wire()))
+    # The server stops reading while answers pile up: send from a thread.
+    sender = threading.Thread(target=s.sendall, args=(b''.join(queries),), daemon=True)
+    try:
+        sender.start()
+        time.sleep(0.5)  # answers pile up on the server's side
+        seen = set()
+        for _ in range(N):
+            r = parse(tcp_read_message(s, timeout=10))
+            assert r.rcode() == dns.rcode.NOERROR and nsid_of(r) == 'n' * 255
+            assert r.id not in seen
+            seen.add(r.id)
+        sender.join(10)
+    finally:
+        s.close()
+    assert seen == set(range(N))
+    still_answers(big_nsid_server.port)
