@@ -103,13 +103,17 @@ class LmdbCache final : public Cache {
     std::vector<uint8_t> buf_; // encoded value, reused
 };
 
+Found classify(const MDB_val& v, Kind kind, uint16_t type, uint64_t now, codec::Decoded& d) {
+    if (!codec::decode(to_span(v), d) || d.h.kind != kind || d.h.type != type)
+        return Found::corrupt;
+    return d.h.expire > now ? Found::live : Found::expired;
+}
+
 Found LmdbCache::lookup(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t type, uint64_t now,
                         codec::Decoded& d) {
     MDB_val k = to_val(key.view()), v{};
     if (mdb_get(txn, store_->dbi(), &k, &v) != MDB_SUCCESS) return Found::none;
-    if (!codec::decode(to_span(v), d) || d.h.kind != kind || d.h.type != type)
-        return Found::corrupt;
-    return d.h.expire > now ? Found::live : Found::expired;
+    return classify(v, kind, type, now, d);
 }
 
 void LmdbCache::drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uint64_t now) {
@@ -129,22 +133,32 @@ bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, bool 
         now,
         [&](MDB_txn* txn) {
             stored = false;
-            const MDB_dbi dbi = store_->dbi();
+            // One cursor for all of it: the first search descends the tree,
+            // the rest find the owner's other entries (adjacent keys, see
+            // keys.hpp) on the same leaf page without a descent.
+            lmdb::Cursor cur;
+            int r = cur.open(txn, store_->dbi());
+            if (r != MDB_SUCCESS) return r;
+            MDB_val k = to_val(key.view()), v{};
             if (check_rank) {
+                r = cur.get(k, v, MDB_SET_KEY);
+                if (r != MDB_SUCCESS && r != MDB_NOTFOUND) return r;
                 codec::Decoded d;
-                if (lookup(txn, key, Kind::rrset, type, now, d) == Found::live &&
+                if (r == MDB_SUCCESS && classify(v, Kind::rrset, type, now, d) == Found::live &&
                     d.h.rank > static_cast<uint8_t>(rank))
                     return MDB_SUCCESS; // keep the better data
+                k = to_val(key.view());
             }
-            MDB_val k = to_val(key.view()), v = to_val(buf_);
-            int r = mdb_put(txn, dbi, &k, &v, 0);
+            v = to_val(buf_);
+            r = cur.put(k, v, 0);
             if (r != MDB_SUCCESS) return r;
             if (clear_negatives) {
                 for (auto [kind, t] : {std::pair{Kind::nodata, type}, {Kind::nxdomain, 0}}) {
                     keys::Key neg = key;
                     keys::retag(neg, kind, static_cast<uint16_t>(t));
-                    MDB_val nk = to_val(neg.view());
-                    r = mdb_del(txn, dbi, &nk, nullptr);
+                    MDB_val nk = to_val(neg.view()), nv{};
+                    r = cur.get(nk, nv, MDB_SET);
+                    if (r == MDB_SUCCESS) r = cur.del();
                     if (r != MDB_SUCCESS && r != MDB_NOTFOUND) return r;
                 }
             }

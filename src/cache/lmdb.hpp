@@ -122,6 +122,9 @@ class Cursor {
     int get(MDB_val& key, MDB_val& val, MDB_cursor_op op) {
         return mdb_cursor_get(c_, &key, &val, op);
     }
+    int put(MDB_val& key, MDB_val& val, unsigned flags) {
+        return mdb_cursor_put(c_, &key, &val, flags);
+    }
     int del() { return mdb_cursor_del(c_, 0); }
     void close();
 
