@@ -89,7 +89,10 @@ Figures for each (workload, mode, resolver), medians over --runs:
               /proc/PID/clear_refs before each measured run (so it is the
               peak during that run; the cache's mapped pages count)
 Then the ratios of CPU us/q in the rate mode: ours/Knot Resolver,
-ours/Unbound, and each/floor (UDP workloads).
+ours/Unbound, and each/floor (UDP workloads).  For hits, tcp and dot each
+ratio is the median over all runs and windows of the ratio of one window
+of the one resolver to the same window of the other (they ran moments
+apart); for misses and mix the ratio of the medians.
 
 Scaling (not with --smoke or --no-scaling): 1, 2 and 4 instances of ours
 (--instance N, one shared rundir and cache) and of Knot Resolver (several

@@ -53,21 +53,49 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def paired_ratio(row_a, row_b):
+    """Median over the rate windows of a / b, window by window: for the
+    interleaved workloads a window of one resolver and the same window of
+    the other ran moments apart, so the ratio of the pair is free of the
+    machine's drift. None when the windows do not pair up."""
+    if not row_a or not row_b:
+        return None
+    runs_a, runs_b = row_a.get('runs') or [], row_b.get('runs') or []
+    if not runs_a or len(runs_a) != len(runs_b):
+        return None
+    pairs = []
+    for ra, rb in zip(runs_a, runs_b):
+        wa, wb = ra.get('window_cpu_us'), rb.get('window_cpu_us')
+        if not wa or not wb or len(wa) != len(wb):
+            return None
+        pairs += [x / y for x, y in zip(wa, wb) if x and y]
+    return statistics.median(pairs) if pairs else None
+
+
 def ratios(rows, kinds, workloads):
-    """CPU us/q in the rate mode: ours/knot, ours/unbound, each/floor."""
-    cpu = {(r['workload'], r['resolver']): r['cpu_us_per_query']
-           for r in rows if r['mode'] == 'rate'}
+    """CPU us/q in the rate mode: ours/knot, ours/unbound, each/floor. For
+    the interleaved workloads (hits, tcp, dot) the median of the window
+    pairs (paired_ratio), otherwise the ratio of the medians."""
+    rate = {(r['workload'], r['resolver']): r for r in rows if r['mode'] == 'rate'}
+
+    def one(w, a, b):
+        ra, rb = rate.get((w, a)), rate.get((w, b))
+        paired = paired_ratio(ra, rb)
+        if paired is not None:
+            return paired
+        return ratio(ra and ra['cpu_us_per_query'], rb and rb['cpu_us_per_query'])
+
     out = []
     for w in workloads:
         entry = {'workload': w}
         if 'ours' in kinds:
             for other in ('knot-resolver', 'unbound'):
                 if other in kinds:
-                    entry[f'ours/{other}'] = ratio(cpu.get((w, 'ours')), cpu.get((w, other)))
+                    entry[f'ours/{other}'] = one(w, 'ours', other)
         if w in UDP_WORKLOADS and 'floor' in kinds:
             for k in kinds:
                 if k != 'floor':
-                    entry[f'{k}/floor'] = ratio(cpu.get((w, k)), cpu.get((w, 'floor')))
+                    entry[f'{k}/floor'] = one(w, k, 'floor')
         out.append(entry)
     return out
 

@@ -165,4 +165,5 @@ def merge_windows(parts):
     out['queries_per_wakeup'] = round(done / sum(wakes), 2) if wakes and done else None
     out['peak_rss_kb'] = max((p['peak_rss_kb'] or 0) for p in parts) or None
     out['windows'] = len(parts)
+    out['window_cpu_us'] = [p['cpu_us_per_query'] for p in parts]
     return out
