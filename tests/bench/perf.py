@@ -285,33 +285,43 @@ def measure(ctx, srv, port, workload, mode, workdir, tls_port=None, duration=Non
     return res
 
 
+def start_server(kind, ctx, workdir, workload):
+    """(server, dns port, tls port or None), started."""
+    srv, port, tls_port = new_server(kind, ctx, workdir, tls=(workload == 'dot'))
+    why = srv.available()
+    if why:
+        raise BenchError(why)
+    try:
+        srv.start()
+    except RuntimeError as e:
+        raise BenchError(str(e)) from None
+    return srv, port, tls_port
+
+
+def tell(run, workload, mode, kind, res):
+    say(f'run {run + 1} {workload:<6} {mode:<4} {kind:<13} '
+        f'{res["completed"]}/{res["sent"]} answered, {res["qps"]:.0f} QPS, '
+        f'lost {res["lost"]}, cpu {fmt(res["cpu_sched"] or res["cpu"], ".2f")}s, '
+        f'{fmt(res["cpu_us_per_query"], ".2f")} us/q')
+
+
 def run_workload(ctx, kind, workload, run):
-    """{mode: result} of one resolver under one workload (fresh process(es))."""
+    """{mode: result} of one resolver under a single-pass workload (misses,
+    mix): a fresh process for each mode, since a second pass would find
+    everything in the cache."""
     out = {}
     base = ctx.workdir / 'runs' / f'{run}-{workload}-{kind}'
-    groups = [MODES] if workload in WARM_WORKLOADS else [(m,) for m in MODES]
-    for modes in groups:
-        wd = base / modes[0]
-        srv, port, tls_port = new_server(kind, ctx, wd, tls=(workload == 'dot'))
-        why = srv.available()
-        if why:
-            raise BenchError(why)
-        try:
-            srv.start()
-        except RuntimeError as e:
-            raise BenchError(str(e)) from None
+    for mode in MODES:
+        wd = base / mode
+        srv, port, tls_port = start_server(kind, ctx, wd, workload)
         try:
             warm = warm_up(ctx, srv, port, workload, wd) if kind != 'floor' else None
-            for mode in modes:
-                res = measure(ctx, srv, port, workload, mode, wd, tls_port)
-                res.pop('_latencies', None)
-                if warm is not None:
-                    res['warmup_lost'] = warm['lost']
-                out[mode] = res
-                say(f'run {run + 1} {workload:<6} {mode:<4} {kind:<13} '
-                    f'{res["completed"]}/{res["sent"]} answered, {res["qps"]:.0f} QPS, '
-                    f'lost {res["lost"]}, cpu {res["cpu"]:.2f}s, '
-                    f'{fmt(res["cpu_us_per_query"], ".2f")} us/q')
+            res = measure(ctx, srv, port, workload, mode, wd, tls_port)
+            res.pop('_latencies', None)
+            if warm is not None:
+                res['warmup_lost'] = warm['lost']
+            out[mode] = res
+            tell(run, workload, mode, kind, res)
         finally:
             srv.stop()
     return out
@@ -328,15 +338,7 @@ def run_warm_group(ctx, kinds, workload, run, errors):
     for kind in kinds:
         wd = ctx.workdir / 'runs' / f'{run}-{workload}-{kind}'
         try:
-            srv, port, tls_port = new_server(kind, ctx, wd, tls=(workload == 'dot'))
-            why = srv.available()
-            if why:
-                raise BenchError(why)
-            try:
-                srv.start()
-            except RuntimeError as e:
-                raise BenchError(str(e)) from None
-            live[kind] = (srv, port, tls_port, wd)
+            live[kind] = start_server(kind, ctx, wd, workload) + (wd,)
         except (BenchError, OSError, subprocess.SubprocessError) as e:
             errors.append(f'{workload}/{kind}: {str(e).strip()[:1500]}')
             say(f'{workload}/{kind}: {e}')
@@ -378,10 +380,7 @@ def run_warm_group(ctx, kinds, workload, run, errors):
             res.pop('_latencies', None)
             if warm.get(kind) is not None:
                 res['warmup_lost'] = warm[kind]['lost']
-            say(f'run {run + 1} {workload:<6} {mode:<4} {kind:<13} '
-                f'{res["completed"]}/{res["sent"]} answered, {res["qps"]:.0f} QPS, '
-                f'lost {res["lost"]}, cpu {fmt(res["cpu_sched"] or res["cpu"], ".2f")}s, '
-                f'{fmt(res["cpu_us_per_query"], ".2f")} us/q')
+            tell(run, workload, mode, kind, res)
     return out
 
 
