@@ -103,9 +103,8 @@ void Store::ensure_format(uint64_t now) {
 }
 
 void Store::touch() {
-    reader_.reset(); // see hold_reads()
     lmdb::Txn txn;
-    if (txn.begin(env_, false) != MDB_SUCCESS) return;
+    if (begin_write(txn) != MDB_SUCCESS) return;
     MDB_val k = meta_key(), v = meta_val();
     if (mdb_put(txn.get(), dbi(), &k, &v, 0) == MDB_SUCCESS) txn.commit();
 }
@@ -215,9 +214,8 @@ uint64_t Store::delete_where(std::span<const uint8_t> prefix, const Pred& pred) 
     size_t chunk = kChunkDeletes;
     uint64_t total = 0;
     while (true) {
-        reader_.reset(); // see hold_reads()
         lmdb::Txn txn;
-        int rc = txn.begin(env_, false);
+        int rc = begin_write(txn);
         if (rc != MDB_SUCCESS) return total;
         size_t deleted = 0, visited = 0;
         bool more = false;
@@ -261,9 +259,8 @@ uint64_t Store::delete_where(std::span<const uint8_t> prefix, const Pred& pred) 
 
 uint64_t Store::drop_all() {
     uint64_t dropped = 0;
-    reader_.reset(); // see hold_reads()
     lmdb::Txn txn;
-    int rc = txn.begin(env_, false);
+    int rc = begin_write(txn);
     if (rc == MDB_SUCCESS) {
         MDB_stat st{};
         MDB_val k = meta_key(), v = meta_val();

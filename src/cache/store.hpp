@@ -73,9 +73,8 @@ class Store {
     template <class F>
     int write(uint64_t now, F&& fn, uint64_t* evicted = nullptr, size_t adds = 0) {
         for (int attempt = 0;; ++attempt) {
-            reader_.reset(); // see hold_reads()
             lmdb::Txn txn;
-            int rc = txn.begin(env_, false);
+            int rc = begin_write(txn);
             if (rc == MDB_SUCCESS && adds > 0 && attempt < kMaxRetries &&
                 !has_headroom(txn.get(), adds))
                 rc = MDB_MAP_FULL;
@@ -123,6 +122,12 @@ class Store {
 
   private:
     int begin_read();
+    // Every write transaction begins here: it ends a held read snapshot
+    // first (see hold_reads()), so the reads after the write see it.
+    int begin_write(lmdb::Txn& txn) {
+        reader_.reset();
+        return txn.begin(env_, false);
+    }
     // Writes the format marker; a database without it (or with another
     // version) is from another format and is emptied first.
     void ensure_format(uint64_t now);
