@@ -124,14 +124,11 @@ private:
         for (int i = 0; i < kMaxBatchesPerWakeup && !drained; ++i)
             drained = self->batch() < kBatch;
         self->ctx_.queries->batch(false);
-        // A short batch means the queue was empty (recvmmsg() stops early
-        // only there, or on EINTR, which batch() reports as empty: then
-        // look again). After kMaxBatchesPerWakeup full batches the rest
-        // waits for the next loop pass: no new edge would announce it.
-        if (!drained || self->interrupted_) {
-            self->interrupted_ = false;
-            event_active(self->ev_.get(), EV_READ, 0);
-        }
+        // A short batch means the queue was empty: recvmmsg() stops early
+        // only there (an EINTR counts as a full batch, see batch()). After
+        // kMaxBatchesPerWakeup full batches the rest waits for the next
+        // loop pass: no new edge would announce it.
+        if (!drained) event_active(self->ev_.get(), EV_READ, 0);
     }
 
     // Resets what recvmmsg() overwrote in the first n headers; the rest of
@@ -146,7 +143,8 @@ private:
         }
     }
 
-    // Receives and answers one batch; returns how many datagrams came in.
+    // Receives and answers one batch; returns how many datagrams came in,
+    // or kBatch when interrupted (the queue is not known to be empty).
     size_t batch()
     {
         // net.bufsize() may change while we run: size the answer buffers per batch.
@@ -154,8 +152,8 @@ private:
         if (tx_.size() < kBatch * answer_size_) tx_.resize(kBatch * answer_size_);
         int got = recvmmsg(fd_.get(), in_.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (got <= 0) {
-            if (got < 0 && errno == EINTR) interrupted_ = true;
-            if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            if (got < 0 && errno == EINTR) return kBatch;
+            if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
                 ++ctx_.stats->err_udp;
                 KR_LOG(debug, "io", "UDP receive failed: %s", std::strerror(errno));
             }
@@ -261,7 +259,6 @@ private:
     std::shared_ptr<UdpSocketRef> ref_;
     EventPtr ev_;
     bool wildcard_ = false;
-    bool interrupted_ = false; // recvmmsg() saw EINTR: try again next pass
     int family_ = AF_INET;
     size_t answer_size_ = 0;
     std::vector<uint8_t> rx_, tx_;
