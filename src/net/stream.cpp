@@ -77,8 +77,6 @@ public:
     // Only with nothing queued: answers leave in order.
     void send_now(iovec* iov, int n)
     {
-        size_t total = 0;
-        for (int i = 0; i < n; ++i) total += iov[i].iov_len;
         size_t sent = 0;
         if (!closing_ && evbuffer_get_length(output()) == 0) {
             msghdr h{};
@@ -89,15 +87,13 @@ public:
             // closes the connection (on_event).
             if (r > 0) sent = static_cast<size_t>(r);
         }
-        for (int i = 0; i < n && sent < total; ++i) {
+        for (int i = 0; i < n; ++i) { // queue what was not sent
             if (sent >= iov[i].iov_len) {
                 sent -= iov[i].iov_len;
-                total -= iov[i].iov_len;
                 continue;
             }
             evbuffer_add(output(), static_cast<const uint8_t*>(iov[i].iov_base) + sent,
                          iov[i].iov_len - sent);
-            total -= iov[i].iov_len;
             sent = 0;
         }
     }
