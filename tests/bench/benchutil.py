@@ -1,5 +1,6 @@
 """Small helpers the benchmarks in tests/bench share (not a benchmark)."""
 
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -36,3 +37,24 @@ def git_describe():
         return rev + ('+dirty-src' if dirty else '') if rev else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+PACKAGES = {'dnsperf': 'Debian package dnsperf', 'taskset': 'util-linux'}
+
+
+def preflight(say, tools):
+    """Checks that `tools` are on the PATH and that the lab of tests/lab
+    can run here. None when all is well, else the exit status (1: a tool
+    is missing, 77: no lab here) after saying why with say()."""
+    import lab as lablib  # tests/ is on sys.path in every benchmark
+    for tool in tools:
+        if not shutil.which(tool):
+            hint = PACKAGES.get(tool)
+            say(f'{tool} not found' + (f' ({hint})' if hint else ''))
+            return 1
+    try:
+        lablib.check_available()
+    except lablib.LabUnavailable as e:
+        say(f'the lab cannot run here: {e}')
+        return 77
+    return None

@@ -133,7 +133,7 @@ sys.path.insert(0, str(HERE))
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
-from benchutil import free_port  # noqa: E402
+from benchutil import free_port, preflight  # noqa: E402
 from perf_tools import (HOST, BenchError, dnsperf, make_lists, merge_windows,  # noqa: E402
                         reset_peak_rss, say, sched_cpu, wakeups, write_list)
 from perf_report import (UDP_WORKLOADS, fmt, machine, med, ratio, ratios,  # noqa: E402
@@ -540,15 +540,9 @@ def main(argv=None):
             say(f'{args.from_json}: not a perf.py --json result: {e!r}')
             return 1
         return 0
-    for tool in ('dnsperf', 'taskset'):
-        if not shutil.which(tool):
-            say(f'{tool} not found')
-            return 1
-    try:
-        lablib.check_available()
-    except lablib.LabUnavailable as e:
-        say(f'the lab cannot run here: {e}')
-        return 77
+    status = preflight(say, ('dnsperf', 'taskset'))
+    if status is not None:
+        return status
 
     t0 = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix='perf-', dir='/tmp'))

@@ -63,7 +63,7 @@ import dns.rdatatype  # noqa: E402
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
-from benchutil import free_port  # noqa: E402
+from benchutil import free_port, preflight  # noqa: E402
 
 ALL = ('ours', 'knot-resolver', 'unbound')
 DEFAULT_RESOLVERS = ALL
@@ -297,17 +297,9 @@ def main(argv=None):
         ap.error('--repeat must be at least 1')
     if not 1 <= args.names <= lablib.BULK_COUNT:
         ap.error(f'--names must be 1..{lablib.BULK_COUNT}')
-    if not shutil.which('dnsperf'):
-        say('dnsperf not found (Debian package dnsperf)')
-        return 1
-    if args.pin and not shutil.which('taskset'):
-        say('taskset not found (util-linux)')
-        return 1
-    try:
-        lablib.check_available()
-    except lablib.LabUnavailable as e:
-        say(f'the lab cannot run here: {e}')
-        return 77
+    status = preflight(say, ('dnsperf', 'taskset') if args.pin else ('dnsperf',))
+    if status is not None:
+        return status
 
     workdir = Path(tempfile.mkdtemp(prefix='rcmp-', dir='/tmp'))
     lab = lablib.Lab(workdir / 'lab')
