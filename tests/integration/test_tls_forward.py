@@ -51,6 +51,25 @@ def forwarder_config(port, targets):
             f"policy.add(policy.all(policy.TLS_FORWARD({targets})))\n")
 
 
+def by_ca(up_port, ca, hostname='dot.test'):
+    """TLS_FORWARD's list with one target checked by CA file and hostname."""
+    return f"{{{{'127.0.0.1@{up_port}', hostname='{hostname}', ca_file='{ca}'}}}}"
+
+
+def by_pin(up_port, pin):
+    """TLS_FORWARD's list with one target checked by an SPKI pin."""
+    return f"{{{{'127.0.0.1@{up_port}', pin_sha256='{pin}'}}}}"
+
+
+def start_forwarding(make_kresd, port, targets):
+    """A forwarder to `targets`, started, and answering through them."""
+    k = make_kresd(forwarder_config(port, targets)).start()
+    r = ask(port)
+    assert r.rcode() == dns.rcode.NOERROR, k.stderr()
+    assert addresses(r) == [ANSWER]
+    return k
+
+
 def ask(port, name=NAME, timeout=QUERY_TIMEOUT * 3):
     return dns.query.udp(make_query(name), '127.0.0.1', port=port, timeout=timeout)
 
@@ -81,25 +100,17 @@ def upstream(make_kresd, pki):
 
 def test_hostname_and_ca_file(make_kresd, pki, upstream, port):
     up, up_port = upstream
-    k = make_kresd(forwarder_config(port, f"{{{{'127.0.0.1@{up_port}', hostname='dot.test', "
-                                          f"ca_file='{pki['ca']}'}}}}")).start()
-    r = ask(port)
-    assert r.rcode() == dns.rcode.NOERROR, k.stderr()
-    assert addresses(r) == [ANSWER]
+    k = start_forwarding(make_kresd, port, by_ca(up_port, pki['ca']))
     # the other name of the certificate works too
-    k.lua(f"policy.add(policy.suffix(policy.TLS_FORWARD({{{{'127.0.0.1@{up_port}', "
-          f"hostname='upstream.example', ca_file='{pki['ca']}'}}}}), {{todname('x.example.')}}))")
+    k.lua(f"policy.add(policy.suffix(policy.TLS_FORWARD("
+          f"{by_ca(up_port, pki['ca'], 'upstream.example')}), {{todname('x.example.')}}))")
     k.stop()
     up.stop()
 
 
 def test_right_pin(make_kresd, pki, upstream, port):
     up, up_port = upstream
-    k = make_kresd(forwarder_config(
-        port, f"{{{{'127.0.0.1@{up_port}', pin_sha256='{pki['pin']}'}}}}")).start()
-    r = ask(port)
-    assert r.rcode() == dns.rcode.NOERROR, k.stderr()
-    assert addresses(r) == [ANSWER]
+    k = start_forwarding(make_kresd, port, by_pin(up_port, pki['pin']))
     # a list of pins, one of them right
     k2_port = free_port()
     k2 = make_kresd(forwarder_config(
@@ -113,8 +124,7 @@ def test_right_pin(make_kresd, pki, upstream, port):
 
 def test_wrong_pin_servfail_quickly(make_kresd, pki, upstream, port):
     up, up_port = upstream
-    k = make_kresd(forwarder_config(
-        port, f"{{{{'127.0.0.1@{up_port}', pin_sha256='{pki['other_pin']}'}}}}")).start()
+    k = make_kresd(forwarder_config(port, by_pin(up_port, pki['other_pin']))).start()
     for _ in range(3):
         t0 = time.monotonic()
         r = ask(port)
@@ -130,8 +140,7 @@ def test_wrong_pin_servfail_quickly(make_kresd, pki, upstream, port):
 
 def test_wrong_hostname_servfail(make_kresd, pki, upstream, port):
     up, up_port = upstream
-    k = make_kresd(forwarder_config(port, f"{{{{'127.0.0.1@{up_port}', hostname='wrong.test', "
-                                          f"ca_file='{pki['ca']}'}}}}")).start()
+    k = make_kresd(forwarder_config(port, by_ca(up_port, pki['ca'], 'wrong.test'))).start()
     t0 = time.monotonic()
     r = ask(port)
     assert r.rcode() == dns.rcode.SERVFAIL
@@ -147,8 +156,7 @@ def test_untrusted_ca_servfail(make_kresd, pki, upstream, port, short_tmp):
     """The server certificate is not signed by the CA given: no answer."""
     up, up_port = upstream
     other_ca = pki['ca'].parent / 'other.pem'
-    k = make_kresd(forwarder_config(port, f"{{{{'127.0.0.1@{up_port}', hostname='dot.test', "
-                                          f"ca_file='{other_ca}'}}}}")).start()
+    k = make_kresd(forwarder_config(port, by_ca(up_port, other_ca))).start()
     assert ask(port).rcode() == dns.rcode.SERVFAIL
     k.stop()
     up.stop()
@@ -193,9 +201,7 @@ def test_all_targets_dead_servfail_with_ede(make_kresd, pki, port):
 
 def test_fifty_queries_one_connection(make_kresd, pki, upstream, port):
     up, up_port = upstream
-    k = make_kresd(forwarder_config(
-        port, f"{{{{'127.0.0.1@{up_port}', hostname='dot.test', "
-              f"ca_file='{pki['ca']}'}}}}")).start()
+    k = make_kresd(forwarder_config(port, by_ca(up_port, pki['ca']))).start()
     for i in range(50):
         r = ask(port)
         assert r.rcode() == dns.rcode.NOERROR, (i, k.stderr())
@@ -215,10 +221,7 @@ def test_fifty_queries_one_connection(make_kresd, pki, upstream, port):
 def test_upstream_restart_reconnects_and_resumes(make_kresd, pki, port):
     up_port = free_port()
     up = make_kresd(upstream_config(pki, up_port), instance='up').start()
-    k = make_kresd(forwarder_config(
-        port, f"{{{{'127.0.0.1@{up_port}', hostname='dot.test', "
-              f"ca_file='{pki['ca']}'}}}}")).start()
-    assert addresses(ask(port)) == [ANSWER]
+    k = start_forwarding(make_kresd, port, by_ca(up_port, pki['ca']))
     rundir = up.rundir
     up.kill()
     # same rundir: the restarted upstream has the same ticket secret
@@ -278,10 +281,7 @@ def test_idle_connection_closes_then_resumes(make_kresd, pki, upstream, port):
     upstream kresd, whose idle timeout is about the same, does); the next
     query opens a new one and resumes the TLS session."""
     up, up_port = upstream
-    k = make_kresd(forwarder_config(
-        port, f"{{{{'127.0.0.1@{up_port}', hostname='dot.test', "
-              f"ca_file='{pki['ca']}'}}}}")).start()
-    assert addresses(ask(port)) == [ANSWER]
+    k = start_forwarding(make_kresd, port, by_ca(up_port, pki['ca']))
     assert len(connections_to(up_port)) == 1
     deadline = time.monotonic() + 15
     while connections_to(up_port) and time.monotonic() < deadline:
