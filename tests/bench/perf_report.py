@@ -12,9 +12,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
+from perf_tools import sum_rcodes  # noqa: E402
 
 UDP_WORKLOADS = ('hits', 'misses', 'mix')
 
@@ -41,11 +43,7 @@ def summarize(runs):
         'queries_per_wakeup': lambda r: r.get('queries_per_wakeup'),
     }
     out = {k: med([f(r) for r in runs]) for k, f in pick.items()}
-    rcodes = {}
-    for r in runs:
-        for k, v in r['rcodes'].items():
-            rcodes[k] = rcodes.get(k, 0) + v
-    out['rcodes'] = rcodes
+    out['rcodes'] = sum_rcodes(runs)
     return out
 
 

@@ -139,6 +139,15 @@ def reset_peak_rss(pid):
         Path(f'/proc/{pid}/clear_refs').write_text('5')
 
 
+def sum_rcodes(results):
+    """The dnsperf rcode counts of several results, added up."""
+    rcodes = {}
+    for r in results:
+        for k, v in r['rcodes'].items():
+            rcodes[k] = rcodes.get(k, 0) + v
+    return rcodes
+
+
 def merge_windows(parts):
     """One result from the rate windows of one resolver (same duration each)."""
     out = dict(parts[0])
@@ -153,11 +162,7 @@ def merge_windows(parts):
     merged = sorted(x for p in parts for x in p['_latencies'])
     out['p99_latency'] = percentile(merged, 99)
     out['latency_samples'] = len(merged)
-    rcodes = {}
-    for p in parts:
-        for k, v in p['rcodes'].items():
-            rcodes[k] = rcodes.get(k, 0) + v
-    out['rcodes'] = rcodes
+    out['rcodes'] = sum_rcodes(parts)
     cpu = out['cpu_sched'] if out['cpu_sched'] is not None else out['cpu']
     out['cpu_us_per_query'] = cpu * 1e6 / done if done and cpu is not None else None
     wakes = [p['completed'] / p['queries_per_wakeup'] for p in parts
