@@ -26,6 +26,18 @@ void put_bytes(std::vector<uint8_t>& out, std::span<const uint8_t> b) {
     out.insert(out.end(), b.begin(), b.end());
 }
 
+// A little-endian unsigned integer at `p` (the caller has checked the bounds).
+template <typename T>
+T load_le(const uint8_t* p) {
+    T v = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&v, p, sizeof v);
+    } else {
+        for (size_t i = 0; i < sizeof v; ++i) v |= static_cast<T>(T{p[i]} << (8 * i));
+    }
+    return v;
+}
+
 // Bounds-checked little-endian reader over a span.
 class Reader {
   public:
@@ -39,22 +51,6 @@ class Reader {
         if (left() < 2) return false;
         v = static_cast<uint16_t>(s_[pos_] | (s_[pos_ + 1] << 8));
         pos_ += 2;
-        return true;
-    }
-    bool u32(uint32_t& v) {
-        if (left() < 4) return false;
-        v = 0;
-        for (int i = 0; i < 4; ++i)
-            v |= static_cast<uint32_t>(s_[pos_ + i]) << (8 * i);
-        pos_ += 4;
-        return true;
-    }
-    bool u64(uint64_t& v) {
-        if (left() < 8) return false;
-        v = 0;
-        for (int i = 0; i < 8; ++i)
-            v |= static_cast<uint64_t>(s_[pos_ + i]) << (8 * i);
-        pos_ += 8;
         return true;
     }
     bool bytes(size_t n, std::span<const uint8_t>& out) {
@@ -158,32 +154,32 @@ bool encode_negative(const Header& h, std::span<const uint8_t> soa_owner,
 bool decode(std::span<const uint8_t> value, Decoded& out) {
     if (value.size() < kHeaderSize + kChecksumSize) return false;
     const auto body = value.first(value.size() - kChecksumSize);
-    Reader tail(value.last(kChecksumSize));
-    uint32_t sum = 0;
-    if (!tail.u32(sum) || sum != checksum(body)) return false;
+    if (load_le<uint32_t>(body.data() + body.size()) != checksum(body)) return false;
 
-    Reader r(body);
-    uint8_t version = 0, kind = 0, rank = 0, flags = 0;
-    Header h;
-    if (!r.u8(version) || !r.u8(kind) || !r.u8(rank) || !r.u8(flags) || !r.u64(h.expire) ||
-        !r.u32(h.ttl) || !r.u16(h.type))
-        return false;
+    // The fixed header is there (size checked above): read it in place.
+    const uint8_t* p = body.data();
+    const uint8_t version = p[0], kind = p[1], rank = p[2], flags = p[3];
     if (version != kVersion || flags != 0 || !known_kind(kind)) return false;
+    Header h;
     h.kind = static_cast<keys::Kind>(kind);
     h.rank = rank;
+    h.expire = load_le<uint64_t>(p + 4);
+    h.ttl = load_le<uint32_t>(p + 12);
+    h.type = load_le<uint16_t>(p + 16);
     out = Decoded{};
     out.h = h;
+    Reader r(body.subspan(kHeaderSize));
 
     if (h.kind == keys::Kind::rrset) {
         if (rank < 1 || rank > 4) return false;
         if (!r.u16(out.rdata_count) || out.rdata_count == 0) return false;
-        const size_t list_start = r.pos();
+        const size_t list_start = kHeaderSize + r.pos();
         for (unsigned i = 0; i < out.rdata_count; ++i) {
             uint16_t len = 0;
             std::span<const uint8_t> rd;
             if (!r.u16(len) || !r.bytes(len, rd)) return false;
         }
-        out.rdata_list = body.subspan(list_start, r.pos() - list_start);
+        out.rdata_list = body.subspan(list_start, kHeaderSize + r.pos() - list_start);
     } else {
         if (rank != 0) return false;
         if (h.kind == keys::Kind::nxdomain && h.type != 0) return false;

@@ -46,25 +46,25 @@ bool name_prefix(std::span<const uint8_t> name, Key& out) {
     std::array<uint8_t, kMaxLabels> offs;
     const int n = label_offsets(name, offs);
     if (n < 0) return false;
-    size_t w = 0;
+    // At most 2 bytes per name byte plus a separator per label: a name of
+    // <= 255 bytes always fits the buffer, so no check per byte.
+    static_assert(2 * kMaxName + 1 <= kMaxKey);
+    uint8_t* w = out.buf.data();
     for (int i = n - 1; i >= 0; --i) {
-        const size_t at = offs[i];
-        const size_t len = name[at];
-        for (size_t j = 0; j < len; ++j) {
-            const uint8_t c = lower(name[at + 1 + j]);
-            if (c <= 1) {
-                if (w + 2 > out.buf.size()) return false;
-                out.buf[w++] = 0x01;
-                out.buf[w++] = static_cast<uint8_t>(c + 1);
-            } else {
-                if (w + 1 > out.buf.size()) return false;
-                out.buf[w++] = c;
+        const uint8_t* label = name.data() + offs[i];
+        const size_t len = label[0];
+        for (size_t j = 1; j <= len; ++j) {
+            const uint8_t c = lower(label[j]);
+            if (c > 1) [[likely]] {
+                *w++ = c;
+            } else { // keep 0x00 for the separator: 0x00 -> 01 01, 0x01 -> 01 02
+                *w++ = 0x01;
+                *w++ = static_cast<uint8_t>(c + 1);
             }
         }
-        if (w + 1 > out.buf.size()) return false;
-        out.buf[w++] = 0x00;
+        *w++ = 0x00;
     }
-    out.len = w;
+    out.len = static_cast<size_t>(w - out.buf.data());
     return true;
 }
 

@@ -87,17 +87,15 @@ int count_labels(std::span<const uint8_t> name)
     return -1; // ran off the end without a root label
 }
 
-// Reads a possibly compressed name at `pos` (RFC 1035 3.1, 4.1.4).
-// `next` becomes the offset just after the name as it sits at `pos` (after
-// its first pointer, if any); `wire_len` the uncompressed length. `out` may
-// be null to only validate and skip.
+// Checks and skips a possibly compressed name at `pos` (RFC 1035 3.1,
+// 4.1.4). `next` becomes the offset just after the name as it sits at `pos`
+// (after its first pointer, if any); `wire_len` the uncompressed length.
 //
 // A pointer must point strictly before the start of the labels being read
 // (the name's start, or the previous pointer's target), and not into the
 // header. Positions then strictly decrease with each hop, so loops are
 // impossible; the hop count is bounded as well.
-bool read_name(std::span<const uint8_t> wire, size_t pos, Name* out, size_t& next,
-               size_t& wire_len)
+bool skip_name(std::span<const uint8_t> wire, size_t pos, size_t& next, size_t& wire_len)
 {
     size_t len = 0;
     size_t run_start = pos;
@@ -124,16 +122,43 @@ bool read_name(std::span<const uint8_t> wire, size_t pos, Name* out, size_t& nex
             return false;
         if (len + 1 + b > kMaxNameWire || wire.size() - pos < size_t{1} + b)
             return false;
-        if (out != nullptr)
-            std::memcpy(out->wire.data() + len, wire.data() + pos, size_t{1} + b);
         len += 1 + b;
         pos += 1 + b;
         if (b == 0) {
             if (!jumped)
                 next = pos;
             wire_len = len;
-            if (out != nullptr)
-                out->len = static_cast<uint8_t>(len);
+            return true;
+        }
+    }
+    return false;
+}
+
+// Reads the question's name, which starts right after the header. A
+// compression pointer there could only point backwards, and nothing but the
+// header precedes it (RFC 1035 4.1.4; skip_name() refuses the header too),
+// so the name is plain labels: one pass copies it as received into `name`
+// and lower-cased into `lower` (the two copies every query needs).
+bool read_qname(std::span<const uint8_t> wire, size_t& pos, Name& name, Name& lower)
+{
+    size_t len = 0;
+    while (pos < wire.size()) {
+        const uint8_t b = wire[pos];
+        // Also refuses pointers (0xC0), 0x40 and 0x80 prefixes.
+        if (b > kMaxLabel)
+            return false;
+        if (len + 1 + b > kMaxNameWire || wire.size() - pos < size_t{1} + b)
+            return false;
+        const uint8_t* src = wire.data() + pos;
+        // The length byte (<= 63) is no letter, so it goes through the same loop.
+        for (size_t i = 0; i <= b; ++i) {
+            name.wire[len + i] = src[i];
+            lower.wire[len + i] = ascii_lower(src[i]);
+        }
+        len += 1 + b;
+        pos += 1 + b;
+        if (b == 0) {
+            name.len = lower.len = static_cast<uint8_t>(len);
             return true;
         }
     }
@@ -153,7 +178,7 @@ struct RrView {
 bool read_rr(std::span<const uint8_t> wire, size_t& pos, RrView& rr)
 {
     size_t next = 0;
-    if (!read_name(wire, pos, nullptr, next, rr.owner_len))
+    if (!skip_name(wire, pos, next, rr.owner_len))
         return false;
     if (wire.size() - next < kRrFixed)
         return false;
@@ -339,8 +364,7 @@ ParseStatus parse_query(std::span<const uint8_t> wire, Query& out)
 
     // The question (RFC 1035 4.1.2).
     size_t pos = kHeaderSize;
-    size_t qname_len = 0;
-    if (!read_name(wire, pos, &out.qname, pos, qname_len))
+    if (!read_qname(wire, pos, out.qname, out.qname_lower))
         return ParseStatus::formerr;
     if (wire.size() - pos < 4)
         return ParseStatus::formerr;
@@ -348,10 +372,6 @@ ParseStatus parse_query(std::span<const uint8_t> wire, Query& out)
     out.qclass = get16(wire, pos + 2);
     pos += 4;
     out.question_end = pos;
-    // Only the used bytes: copying the whole Name was a visible cost.
-    std::memcpy(out.qname_lower.wire.data(), out.qname.wire.data(), out.qname.len);
-    out.qname_lower.len = out.qname.len;
-    name_lower(out.qname_lower);
 
     // Authority records are skipped, but must be well-formed. An OPT RR
     // belongs in the additional section only (RFC 6891 6.1.1).
@@ -490,10 +510,13 @@ bool ResponseBuilder::add_rr(Section s, std::span<const uint8_t> owner, uint16_t
     // RFC 1035 4.1: sections follow each other; we cannot go back.
     if (index < section_ || counts_[index] == 0xFFFF)
         return false;
-    if (count_labels(owner) < 0 || rdata.size() > 0xFFFF)
+    if (rdata.size() > 0xFFFF)
         return false;
-    // RFC 1035 4.1.4: the query name is at offset 12, point there.
+    // RFC 1035 4.1.4: the query name is at offset 12, point there. An owner
+    // equal to it is a name begin() has checked; any other is checked here.
     const bool compress = !qname_.empty() && equal_ci(owner, qname_);
+    if (!compress && count_labels(owner) < 0)
+        return false;
     const size_t owner_len = compress ? 2 : owner.size();
     const size_t need = owner_len + kRrFixed + rdata.size();
     if (need > limit_ - pos_ - opt_room_)
