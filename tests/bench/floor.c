@@ -21,6 +21,13 @@
  * The socket keeps the system's default buffer sizes, like the resolvers
  * it is compared with.
  *
+ * Built with -DFLOOR_EVENT_LOOP (and -levent_core) it is the event-loop
+ * floor, "floor-loop" in perf.py: the same batches, but the socket is
+ * non-blocking and read when libevent's epoll loop reports it readable
+ * (EV_READ | EV_PERSIST | EV_ET, reading until a batch comes back short),
+ * the way a resolver with other sockets and timers to serve must wait.
+ * What it costs above the plain floor is the event loop's share.
+ *
  * Prints "ready" on stdout once the socket is bound; runs until killed.
  * Loopback is the caller's business: it binds exactly what it is given.
  */
@@ -34,6 +41,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
+#ifdef FLOOR_EVENT_LOOP
+#include <event2/event.h>
+#endif
 
 #define BATCH 64
 #define BUFSIZE 2048
@@ -70,6 +80,62 @@ static size_t make_answer(unsigned char *buf, size_t len)
 	return len;
 }
 
+/* Reads one batch (waiting for the first datagram when `flags` has
+ * MSG_WAITFORONE on a blocking socket) and answers it. Returns the number
+ * of datagrams read, or -1 on an error other than EINTR/EAGAIN. */
+static int batch(int fd, int flags)
+{
+	for (int i = 0; i < BATCH; i++) {
+		iovs[i].iov_base = bufs[i];
+		iovs[i].iov_len = BUFSIZE;
+		in[i].msg_hdr = (struct msghdr){
+			.msg_name = &peers[i], .msg_namelen = sizeof peers[i],
+			.msg_iov = &iovs[i], .msg_iovlen = 1,
+		};
+	}
+	int n = recvmmsg(fd, in, BATCH, flags, NULL);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -1;
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len = make_answer(bufs[i], in[i].msg_len);
+		if (len == 0)
+			continue;
+		iovs[i].iov_len = len;
+		out[k].msg_hdr = (struct msghdr){
+			.msg_name = &peers[i], .msg_namelen = in[i].msg_hdr.msg_namelen,
+			.msg_iov = &iovs[i], .msg_iovlen = 1,
+		};
+		k++;
+	}
+	for (int sent = 0; sent < k;) {
+		int m = sendmmsg(fd, out + sent, (unsigned)(k - sent), 0);
+		if (m < 0) {
+			if (errno == EINTR)
+				continue;
+			break;  /* e.g. ENOBUFS: drop the rest of the batch */
+		}
+		sent += m;
+	}
+	return n;
+}
+
+#ifdef FLOOR_EVENT_LOOP
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	int n;
+	/* Edge-triggered: a full batch may have left more behind. */
+	while ((n = batch(fd, MSG_DONTWAIT)) == BATCH)
+		;
+	if (n < 0) {
+		perror("floor: recvmmsg");
+		exit(1);
+	}
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -90,45 +156,26 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	freeaddrinfo(ai);
+#ifdef FLOOR_EVENT_LOOP
+	struct event_base *base = event_base_new();
+	struct event *ev = base == NULL ? NULL
+	        : event_new(base, fd, EV_READ | EV_PERSIST | EV_ET, on_readable, NULL);
+	if (ev == NULL || evutil_make_socket_nonblocking(fd) != 0 || event_add(ev, NULL) != 0) {
+		fprintf(stderr, "floor: libevent set-up failed\n");
+		return 1;
+	}
 	printf("ready\n");
 	fflush(stdout);
-
+	event_base_dispatch(base);
+	return 1;
+#else
+	printf("ready\n");
+	fflush(stdout);
 	for (;;) {
-		for (int i = 0; i < BATCH; i++) {
-			iovs[i].iov_base = bufs[i];
-			iovs[i].iov_len = BUFSIZE;
-			in[i].msg_hdr = (struct msghdr){
-				.msg_name = &peers[i], .msg_namelen = sizeof peers[i],
-				.msg_iov = &iovs[i], .msg_iovlen = 1,
-			};
-		}
-		int n = recvmmsg(fd, in, BATCH, MSG_WAITFORONE, NULL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (batch(fd, MSG_WAITFORONE) < 0) {
 			perror("floor: recvmmsg");
 			return 1;
 		}
-		int k = 0;
-		for (int i = 0; i < n; i++) {
-			size_t len = make_answer(bufs[i], in[i].msg_len);
-			if (len == 0)
-				continue;
-			iovs[i].iov_len = len;
-			out[k].msg_hdr = (struct msghdr){
-				.msg_name = &peers[i], .msg_namelen = in[i].msg_hdr.msg_namelen,
-				.msg_iov = &iovs[i], .msg_iovlen = 1,
-			};
-			k++;
-		}
-		for (int sent = 0; sent < k;) {
-			int m = sendmmsg(fd, out + sent, (unsigned)(k - sent), 0);
-			if (m < 0) {
-				if (errno == EINTR)
-					continue;
-				break;  /* e.g. ENOBUFS: drop the rest of the batch */
-			}
-			sent += m;
-		}
 	}
+#endif
 }

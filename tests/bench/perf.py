@@ -32,9 +32,15 @@ root servers, never at the Internet):
                  recvmmsg/sendmmsg in batches of 64, answers every query
                  from memory with the query plus one A record (46-byte
                  answers, the same size as the resolvers'); UDP workloads
-                 only.  Its CPU per query is what the kernel and a minimal
-                 event loop cost; resolver/floor ratios say how far above
+                 only.  It blocks in recvmmsg(): its CPU per query is what
+                 the kernel costs; resolver/floor ratios say how far above
                  that a resolver is.
+  floor-loop     floor.c built with -DFLOOR_EVENT_LOOP -levent_core: the
+                 same answers, but it waits in libevent's epoll loop
+                 (edge-triggered) for the socket to become readable, as a
+                 resolver with other sockets and timers must.  floor-loop/
+                 floor is the event loop's share; ours/floor-loop what our
+                 resolver adds above any event-loop server.
 
 Workloads (--names N, default 10000 bulk names; smaller for --smoke):
   hits     10*N queries (each name 10 times, shuffled), cache warmed first
@@ -89,10 +95,10 @@ Figures for each (workload, mode, resolver), medians over --runs:
               /proc/PID/clear_refs before each measured run (so it is the
               peak during that run; the cache's mapped pages count)
 Then the ratios of CPU us/q in the rate mode: ours/Knot Resolver,
-ours/Unbound, and each/floor (UDP workloads).  For hits, tcp and dot each
-ratio is the median over all runs and windows of the ratio of one window
-of the one resolver to the same window of the other (they ran moments
-apart); for misses and mix the ratio of the medians.
+ours/Unbound, each/floor and ours/floor-loop (UDP workloads).  For hits,
+tcp and dot each ratio is the median over all runs and windows of the
+ratio of one window of the one resolver to the same window of the other
+(they ran moments apart); for misses and mix the ratio of the medians.
 
 Scaling (not with --smoke or --no-scaling): 1, 2 and 4 instances of ours
 (--instance N, one shared rundir and cache) and of Knot Resolver (several
@@ -147,16 +153,16 @@ SCALING_KINDS = ('ours', 'knot-resolver')
 SCALING_COUNTS = (1, 2, 4)
 SMOKE_WORKLOADS = ('hits', 'misses', 'mix', 'tcp')
 FLOOR_SRC = HERE / 'floor.c'
+FLOORS = ('floor', 'floor-loop')  # the plain floor first: the others' ratios are to it
 
 
 # ---------------------------------------------------------------- servers
 
 class Floor(resolvers.Resolver):
-    """tests/bench/floor.c, built once per benchmark."""
+    """tests/bench/floor.c, built once per benchmark (both FLOORS)."""
 
-    name = 'floor'
-
-    def __init__(self, *args, binary, **kw):
+    def __init__(self, *args, binary, name='floor', **kw):
+        self.name = name
         super().__init__(*args, **kw)
         self.binary = str(binary)
 
@@ -178,15 +184,18 @@ class Floor(resolvers.Resolver):
         return rc
 
 
-def build_floor(workdir):
+def build_floor(workdir, kind='floor'):
+    """floor.c built as `kind` (one of FLOORS) into workdir."""
     cc = shutil.which('cc') or shutil.which('gcc')
     if not cc:
         raise BenchError('no C compiler (cc) for the floor')
-    out = workdir / 'floor'
-    p = subprocess.run([cc, '-O2', '-o', str(out), str(FLOOR_SRC)], capture_output=True,
-                       text=True, timeout=120)
+    out = workdir / kind
+    flags = ['-DFLOOR_EVENT_LOOP'] if kind == 'floor-loop' else []
+    libs = ['-levent_core'] if kind == 'floor-loop' else []
+    argv = [cc, '-O2', *flags, '-o', str(out), str(FLOOR_SRC), *libs]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
-        raise BenchError(f'cc -O2 floor.c failed:\n{p.stderr}')
+        raise BenchError(f'{" ".join(argv)} failed:\n{p.stderr}')
     return out
 
 
@@ -212,8 +221,9 @@ def new_server(kind, ctx, workdir, *, tls=False):
     tls_port = free_port() if tls else None
     prefix = ['taskset', '-c', str(ctx.args.resolver_cpu)]
     common = dict(cache_mb=ctx.args.cache_mb, prefix=prefix)
-    if kind == 'floor':
-        return Floor(ctx.lab, workdir, port, binary=ctx.floor_bin, prefix=prefix), port, None
+    if kind in FLOORS:
+        return Floor(ctx.lab, workdir, port, binary=ctx.floor_bins[kind], name=kind,
+                     prefix=prefix), port, None
     if kind in ('ours', 'knot-resolver'):
         extra = f"net.listen('{HOST}', {tls_port}, {{ kind = 'tls' }})" if tls else ''
         if kind == 'ours':
@@ -234,9 +244,9 @@ def new_server(kind, ctx, workdir, *, tls=False):
 # ---------------------------------------------------------------- measuring
 
 class Ctx:
-    def __init__(self, args, lab, workdir, lists, files, floor_bin):
+    def __init__(self, args, lab, workdir, lists, files, floor_bins):
         self.args, self.lab, self.workdir = args, lab, workdir
-        self.lists, self.files, self.floor_bin = lists, files, floor_bin
+        self.lists, self.files, self.floor_bins = lists, files, floor_bins
 
 
 def perf_kw(ctx, **kw):
@@ -315,7 +325,7 @@ def run_workload(ctx, kind, workload, run):
         wd = base / mode
         srv, port, tls_port = start_server(kind, ctx, wd, workload)
         try:
-            warm = warm_up(ctx, srv, port, workload, wd) if kind != 'floor' else None
+            warm = warm_up(ctx, srv, port, workload, wd) if kind not in FLOORS else None
             res = measure(ctx, srv, port, workload, mode, wd, tls_port)
             res.pop('_latencies', None)
             if warm is not None:
@@ -355,7 +365,7 @@ def run_warm_group(ctx, kinds, workload, run, errors):
 
     try:
         for kind in list(live):
-            warm[kind] = None if kind == 'floor' else attempt(
+            warm[kind] = None if kind in FLOORS else attempt(
                 kind, lambda srv, port, tls, wd: warm_up(ctx, srv, port, workload, wd))
         for kind in list(live):
             res = attempt(kind, lambda srv, port, tls, wd:
@@ -550,13 +560,14 @@ def main(argv=None):
     errors, rows, scaling = [], [], []
     kinds = list(args.kinds)
     try:
-        floor_bin = None
+        floor_bins = {}
         if not args.no_floor and any(w in UDP_WORKLOADS for w in args.workload_list):
-            try:
-                floor_bin = build_floor(workdir)
-                kinds.append('floor')
-            except (BenchError, OSError, subprocess.TimeoutExpired) as e:
-                errors.append(f'floor: {e}')
+            for kind in FLOORS:
+                try:
+                    floor_bins[kind] = build_floor(workdir, kind)
+                    kinds.append(kind)
+                except (BenchError, OSError, subprocess.TimeoutExpired) as e:
+                    errors.append(f'{kind}: {e}')
         try:
             lab.start()
         except (lablib.LabError, lablib.LabUnavailable) as e:
@@ -571,14 +582,14 @@ def main(argv=None):
         for w, (warm, queries, _) in lists.items():
             files[w] = write_list(workdir / f'{w}.txt', queries)
             files[w + '-warm'] = write_list(workdir / f'{w}-warm.txt', warm)
-        ctx = Ctx(args, lab, workdir, lists, files, floor_bin)
+        ctx = Ctx(args, lab, workdir, lists, files, floor_bins)
 
         raw = {}          # (workload, mode, kind) -> [run results]
         failed = set()    # (workload, kind) that failed once: not retried
         for run in range(args.runs):
             for w in args.workload_list:
                 if w in WARM_WORKLOADS:
-                    group = [k for k in kinds if (k != 'floor' or w in UDP_WORKLOADS)
+                    group = [k for k in kinds if (k not in FLOORS or w in UDP_WORKLOADS)
                              and (w, k) not in failed]
                     res_by_kind = run_warm_group(ctx, group, w, run, errors)
                     for kind in group:
@@ -588,7 +599,7 @@ def main(argv=None):
                             raw.setdefault((w, mode, kind), []).append(r)
                     continue
                 for kind in kinds:
-                    if kind == 'floor' and w not in UDP_WORKLOADS or (w, kind) in failed:
+                    if kind in FLOORS and w not in UDP_WORKLOADS or (w, kind) in failed:
                         continue
                     try:
                         res = run_workload(ctx, kind, w, run)

@@ -71,7 +71,8 @@ def paired_ratio(row_a, row_b):
 
 
 def ratios(rows, kinds, workloads):
-    """CPU us/q in the rate mode: ours/knot, ours/unbound, each/floor. For
+    """CPU us/q in the rate mode: ours/knot, ours/unbound, each/floor (the
+    event-loop floor too) and ours/floor-loop. For
     the interleaved workloads (hits, tcp, dot) the median of the window
     pairs (paired_ratio), otherwise the ratio of the medians."""
     rate = {(r['workload'], r['resolver']): r for r in rows if r['mode'] == 'rate'}
@@ -94,6 +95,8 @@ def ratios(rows, kinds, workloads):
             for k in kinds:
                 if k != 'floor':
                     entry[f'{k}/floor'] = one(w, k, 'floor')
+        if w in UDP_WORKLOADS and 'ours' in kinds and 'floor-loop' in kinds:
+            entry['ours/floor-loop'] = one(w, 'ours', 'floor-loop')
         out.append(entry)
     return out
 

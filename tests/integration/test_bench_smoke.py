@@ -1,6 +1,6 @@
 """The performance benchmark still runs: tests/bench/perf.py --smoke --json
 (200 names, 1 s runs, one run, no scaling; the lab, our kresd, Knot
-Resolver 5 and Unbound when installed, and the floor responder).
+Resolver 5 and Unbound when installed, and the two floor responders).
 
 Behaviour only: the script exits 0, every resolver answered queries in
 every workload and mode, nothing is listed under errors, the JSON has the
@@ -98,7 +98,8 @@ def test_every_resolver_answered_everywhere(smoke):
     out = json.loads(p.stdout)
     seen = {(r['workload'], r['mode'], r['resolver']): r for r in out['results']}
     for workload in out['config']['workloads']:
-        servers = kinds + (['floor'] if workload in ('hits', 'misses', 'mix') else [])
+        floors = ['floor', 'floor-loop'] if workload in ('hits', 'misses', 'mix') else []
+        servers = kinds + floors
         for mode in ('peak', 'rate'):
             for kind in servers:
                 row = seen.get((workload, mode, kind))
