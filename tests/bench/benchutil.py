@@ -25,6 +25,28 @@ def free_port(host='127.0.0.1'):
     raise RuntimeError('no free port on ' + host)
 
 
+def bound_pair(host='127.0.0.1', prepare_udp=None):
+    """(udp, tcp, port): a UDP and a TCP socket bound to the same free port
+    on host and kept bound (no window for another process to take the
+    port). A port free for UDP may be taken for TCP, e.g. by a connection
+    of an earlier test in TIME_WAIT: then another port is tried.
+    prepare_udp(sock) runs on each UDP socket before it is bound."""
+    for _ in range(100):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            if prepare_udp is not None:
+                prepare_udp(udp)
+            udp.bind((host, 0))
+            port = udp.getsockname()[1]
+            tcp.bind((host, port))
+            return udp, tcp, port
+        except OSError:
+            udp.close()
+            tcp.close()
+    raise RuntimeError('no port free for both UDP and TCP on ' + host)
+
+
 def git_describe():
     """The short commit of the source tree, '+dirty-src' when src/ has
     uncommitted changes; None outside a git checkout."""

@@ -510,14 +510,10 @@ def run_setup(setup, opts, *, kresd, knot, dnsperf, keep=False):
     tcp_clients = None
     try:
         if setup == 'activation':
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            rcvbuf = opts.get('rcvbuf')
+            udp, tcp, port = benchutil.bound_pair(
+                HOST, prepare_udp=(lambda s: set_rcvbuf(s, rcvbuf)) if rcvbuf else None)
             listen_socks = [udp, tcp]
-            if opts.get('rcvbuf'):
-                set_rcvbuf(udp, opts['rcvbuf'])
-            udp.bind((HOST, 0))
-            port = udp.getsockname()[1]
-            tcp.bind((HOST, port))
             tcp.listen(128)
         else:
             port = free_port()
