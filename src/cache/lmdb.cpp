@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -33,6 +35,35 @@ uint64_t round_map(uint64_t bytes) {
 }
 
 } // namespace
+
+int compare_keys(const MDB_val* a, const MDB_val* b) {
+    const auto* pa = static_cast<const uint8_t*>(a->mv_data);
+    const auto* pb = static_cast<const uint8_t*>(b->mv_data);
+    const size_t n = std::min(a->mv_size, b->mv_size);
+    // Words compared as big-endian numbers: the first byte decides first.
+    auto word = [](const uint8_t* p) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+        return w;
+    };
+    if (n >= 8) {
+        // Whole words, then the last 8 bytes of the common length: the
+        // part they share with the word before is equal, so overlapping it
+        // changes nothing.
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            const uint64_t x = word(pa + i), y = word(pb + i);
+            if (x != y) return x < y ? -1 : 1;
+        }
+        const uint64_t x = word(pa + n - 8), y = word(pb + n - 8);
+        if (x != y) return x < y ? -1 : 1;
+    } else {
+        for (size_t i = 0; i < n; ++i) {
+            if (pa[i] != pb[i]) return pa[i] < pb[i] ? -1 : 1;
+        }
+    }
+    return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size ? 1 : 0;
+}
 
 std::string error_text(int rc) {
     return mdb_strerror(rc);
@@ -71,6 +102,7 @@ Env::Env(const std::string& dir, uint64_t map_size) : owner_(getpid()), dir_(dir
     Txn txn;
     rc = txn.begin(*this, false);
     if (rc == MDB_SUCCESS) rc = mdb_dbi_open(txn.get(), nullptr, 0, &dbi_);
+    if (rc == MDB_SUCCESS) rc = mdb_set_compare(txn.get(), dbi_, compare_keys);
     if (rc == MDB_SUCCESS) rc = txn.commit();
     if (rc != MDB_SUCCESS) {
         txn.abort();

@@ -1,9 +1,11 @@
 // Unit tests for cache keys (src/cache/keys): order and case.
 #include "cache/keys.hpp"
+#include "cache/lmdb.hpp"
 #include "cache_helpers.hpp"
 #include "catch.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 using namespace kresd::cache;
@@ -169,4 +171,47 @@ TEST_CASE("keys: malformed names are refused; long names fit", "[cache][keys]") 
     CHECK(keys::valid_name(zeros));
     REQUIRE(keys::make_key(zeros, Kind::rrset, 1, k));
     CHECK(k.len == 508);
+}
+
+// The comparator LMDB uses for our keys must give exactly LMDB's default
+// order (memcmp over the shorter length, then the shorter first): the
+// database is also read by tools and code that compare the default way.
+TEST_CASE("lmdb compare_keys orders as memcmp, then length", "[cache][keys]") {
+    auto memn = [](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+        const int d = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
+        if (d != 0) return d < 0 ? -1 : 1;
+        return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+    };
+    auto cmp = [](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+        MDB_val va = lmdb::to_val(a), vb = lmdb::to_val(b);
+        const int d = lmdb::compare_keys(&va, &vb);
+        return d < 0 ? -1 : d > 0 ? 1 : 0;
+    };
+    std::mt19937 rng(53);
+    // Few distinct bytes (0, 1, 0x7f, 0x80, 0xff) and shared prefixes, so
+    // that equal words, differences in every byte position and the sign
+    // of a byte all occur.
+    const uint8_t alphabet[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
+    auto random_key = [&] {
+        std::vector<uint8_t> k(rng() % 40);
+        for (auto& c : k) c = alphabet[rng() % 5];
+        return k;
+    };
+    for (int i = 0; i < 20000; ++i) {
+        auto a = random_key();
+        auto b = (i % 3 == 0) ? a : random_key();
+        if (i % 3 == 0 && !b.empty()) {
+            if (rng() % 2) b.resize(rng() % b.size()); // a prefix of a
+            else b[rng() % b.size()] = alphabet[rng() % 5];
+        }
+        INFO("case " << i);
+        REQUIRE(cmp(a, b) == memn(a, b));
+        REQUIRE(cmp(b, a) == memn(b, a));
+    }
+    // Real keys: the order of the names' keys is the same either way.
+    std::vector<std::vector<uint8_t>> ks;
+    for (auto n : {"a.example.", "b.example.", "example.", "A.example.", "ab.example.", "a.b.", "."})
+        ks.push_back(key(n));
+    for (const auto& a : ks)
+        for (const auto& b : ks) REQUIRE(cmp(a, b) == memn(a, b));
 }
