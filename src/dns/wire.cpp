@@ -134,35 +134,58 @@ bool skip_name(std::span<const uint8_t> wire, size_t pos, size_t& next, size_t& 
     return false;
 }
 
+// Copies n bytes from src to dst with A-Z lowered, 8 bytes a step. A byte
+// is upper case when its low 7 bits are >= 'A' and <= 'Z' and its high bit
+// is clear; adding 0x80 - 'A' (or 0x80 - 'Z' - 1) to the low 7 bits of
+// every byte at once sets a byte's high bit exactly when it is >= 'A'
+// (> 'Z'), with no carry into the next byte.
+void lower_copy(const uint8_t* src, uint8_t* dst, size_t n)
+{
+    constexpr uint64_t kOnes = 0x0101010101010101ull;
+    constexpr uint64_t kHigh = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, src + i, 8);
+        const uint64_t low7 = w & ~kHigh;
+        const uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
+        const uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * kOnes;
+        const uint64_t upper = ge_a & ~gt_z & ~w & kHigh;
+        w |= upper >> 2; // 0x80 >> 2 == 0x20, the case bit
+        std::memcpy(dst + i, &w, 8);
+    }
+    for (; i < n; ++i)
+        dst[i] = ascii_lower(src[i]);
+}
+
 // Reads the question's name, which starts right after the header. A
 // compression pointer there could only point backwards, and nothing but the
 // header precedes it (RFC 1035 4.1.4; skip_name() refuses the header too),
-// so the name is plain labels: one pass copies it as received into `name`
-// and lower-cased into `lower` (the two copies every query needs).
+// so the name is plain labels: they are checked, then the name is copied
+// as received into `name` and lower-cased into `lower` (the two copies
+// every query needs; length bytes are <= 63, never letters).
 bool read_qname(std::span<const uint8_t> wire, size_t& pos, Name& name, Name& lower)
 {
+    const size_t start = pos;
     size_t len = 0;
-    while (pos < wire.size()) {
+    while (true) {
+        if (pos >= wire.size())
+            return false;
         const uint8_t b = wire[pos];
         // Also refuses pointers (0xC0), 0x40 and 0x80 prefixes.
         if (b > kMaxLabel)
             return false;
         if (len + 1 + b > kMaxNameWire || wire.size() - pos < size_t{1} + b)
             return false;
-        const uint8_t* src = wire.data() + pos;
-        // The length byte (<= 63) is no letter, so it goes through the same loop.
-        for (size_t i = 0; i <= b; ++i) {
-            name.wire[len + i] = src[i];
-            lower.wire[len + i] = ascii_lower(src[i]);
-        }
         len += 1 + b;
         pos += 1 + b;
-        if (b == 0) {
-            name.len = lower.len = static_cast<uint8_t>(len);
-            return true;
-        }
+        if (b == 0)
+            break;
     }
-    return false;
+    std::memcpy(name.wire.data(), wire.data() + start, len);
+    lower_copy(wire.data() + start, lower.wire.data(), len);
+    name.len = lower.len = static_cast<uint8_t>(len);
+    return true;
 }
 
 // The parts of one resource record that the query parser looks at.
@@ -300,9 +323,7 @@ std::string name_to_text(std::span<const uint8_t> wire)
 void name_lower(Name& n)
 {
     // Length bytes are 0..63 and never letters, so every byte can be mapped.
-    const size_t len = std::min<size_t>(n.len, n.wire.size());
-    for (size_t i = 0; i < len; ++i)
-        n.wire[i] = ascii_lower(n.wire[i]);
+    lower_copy(n.wire.data(), n.wire.data(), std::min<size_t>(n.len, n.wire.size()));
 }
 
 bool name_in_zone(std::span<const uint8_t> name, std::span<const uint8_t> zone)

@@ -2,6 +2,8 @@
 #include "catch.hpp"
 #include "dns/wire.hpp"
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -113,6 +115,47 @@ TEST_CASE("name_lower", "[dns][wire][name]")
     CHECK(m.wire[0] == 63);
     CHECK(m.wire[1] == 'z');
     CHECK(name_to_text(m.view()) == std::string(63, 'z') + ".a-1_@[`{.");
+}
+
+// Lower-casing goes 8 bytes a step: every byte value at every position of
+// a word, and names of every length, against the byte-wise rule.
+TEST_CASE("name_lower and parse_query lower every byte value alike", "[dns][wire][name]")
+{
+    std::mt19937 rng(1035);
+    auto expect = [](uint8_t c) { return c >= 'A' && c <= 'Z' ? uint8_t(c + 32) : c; };
+    for (int round = 0; round < 2000; ++round) {
+        Name n;
+        size_t len = 0;
+        const size_t target = 1 + rng() % 254;
+        while (len + 2 <= target) {
+            const size_t l = std::min<size_t>({63, target - len - 1, 1 + rng() % 63});
+            if (len + 1 + l + 1 > 255)
+                break;
+            n.wire[len++] = static_cast<uint8_t>(l);
+            for (size_t i = 0; i < l; ++i) // all 256 values, biased to the letters' edges
+                n.wire[len++] = static_cast<uint8_t>(
+                    rng() % 2 ? rng() % 256 : "@AZ[`az{\x80\xc1\xda\xe1\xfa"[rng() % 13]);
+        }
+        n.wire[len++] = 0;
+        n.len = static_cast<uint8_t>(len);
+        Name lowered = n;
+        name_lower(lowered);
+        for (size_t i = 0; i < len; ++i) {
+            INFO("round " << round << " byte " << i);
+            REQUIRE(lowered.wire[i] == expect(n.wire[i]));
+        }
+        // The same name as the question of a query.
+        std::vector<uint8_t> pkt = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+        pkt.insert(pkt.end(), n.wire.begin(), n.wire.begin() + len);
+        pkt.insert(pkt.end(), {0, 1, 0, 1});
+        Query q;
+        REQUIRE(parse_query(pkt, q) == ParseStatus::ok);
+        REQUIRE(q.qname.len == len);
+        REQUIRE(std::equal(q.qname.wire.begin(), q.qname.wire.begin() + len, n.wire.begin()));
+        REQUIRE(q.qname_lower.len == len);
+        REQUIRE(std::equal(q.qname_lower.wire.begin(), q.qname_lower.wire.begin() + len,
+                           lowered.wire.begin()));
+    }
 }
 
 TEST_CASE("name_in_zone", "[dns][wire][name]")
