@@ -158,30 +158,18 @@ void lower_copy(const uint8_t* src, uint8_t* dst, size_t n)
         dst[i] = ascii_lower(src[i]);
 }
 
-// Reads the question's name, which starts right after the header. A
-// compression pointer there could only point backwards, and nothing but the
-// header precedes it (RFC 1035 4.1.4; skip_name() refuses the header too),
-// so the name is plain labels: they are checked, then the name is copied
-// as received into `name` and lower-cased into `lower` (the two copies
-// every query needs; length bytes are <= 63, never letters).
+// Reads the question's name, which starts right after the header: a
+// compression pointer there could only point into the header, which
+// skip_name() refuses, so a name it accepts is plain labels and as long as
+// the bytes it skipped. It is copied as received into `name` and
+// lower-cased into `lower` (the two copies every query needs; length bytes
+// are <= 63, never letters).
 bool read_qname(std::span<const uint8_t> wire, size_t& pos, Name& name, Name& lower)
 {
     const size_t start = pos;
     size_t len = 0;
-    while (true) {
-        if (pos >= wire.size())
-            return false;
-        const uint8_t b = wire[pos];
-        // Also refuses pointers (0xC0), 0x40 and 0x80 prefixes.
-        if (b > kMaxLabel)
-            return false;
-        if (len + 1 + b > kMaxNameWire || wire.size() - pos < size_t{1} + b)
-            return false;
-        len += 1 + b;
-        pos += 1 + b;
-        if (b == 0)
-            break;
-    }
+    if (!skip_name(wire, start, pos, len))
+        return false;
     std::memcpy(name.wire.data(), wire.data() + start, len);
     lower_copy(wire.data() + start, lower.wire.data(), len);
     name.len = lower.len = static_cast<uint8_t>(len);
