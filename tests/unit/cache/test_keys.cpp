@@ -178,7 +178,8 @@ TEST_CASE("keys: malformed names are refused; long names fit", "[cache][keys]") 
 // database is also read by tools and code that compare the default way.
 TEST_CASE("lmdb compare_keys orders as memcmp, then length", "[cache][keys]") {
     auto memn = [](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
-        const int d = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
+        const size_t n = std::min(a.size(), b.size());
+        const int d = n == 0 ? 0 : std::memcmp(a.data(), b.data(), n); // empty: data() may be null
         if (d != 0) return d < 0 ? -1 : 1;
         return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
     };
