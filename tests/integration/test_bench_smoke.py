@@ -107,3 +107,20 @@ def test_every_resolver_answered_everywhere(smoke):
                 assert row['completed'] > 0, row
                 assert row['rcodes'].get('NOERROR', 0) > 0, row
                 assert row['cpu_s'] is not None and row['peak_rss_kb'], row
+
+
+def test_ab_runs_and_reports_every_participant(smoke, kresd_bin):
+    """tests/bench/ab.py, one short round: the floors and the build answer,
+    and each gets a line with its CPU per query and its ratio to the floor
+    (the smoke fixture has already skipped where the lab cannot run)."""
+    ab = REPO / 'tests' / 'bench' / 'ab.py'
+    p = subprocess.run([PYTHON, str(ab), '--rounds', '1', '--seconds', '0.5', '--names', '200',
+                        f'ours={kresd_bin}'], capture_output=True, text=True,
+                       timeout=SMOKE_TIMEOUT, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, f'ab.py failed ({p.returncode}):\n{p.stderr[-4000:]}'
+    rows = {line.split()[0]: line.split()[1:] for line in p.stdout.splitlines()[1:]}
+    assert set(rows) == {'floor', 'floor-loop', 'ours'}, p.stdout
+    for name, (us_per_q, median, mean) in rows.items():
+        assert float(us_per_q) > 0, p.stdout
+        assert float(median) > 0 and float(mean) > 0, p.stdout
+    assert float(rows['floor'][1]) == 1.0
