@@ -168,6 +168,10 @@ public:
     {
         return begun_ ? static_cast<uint16_t>((ext_rcode_ << 4) | (buf_[3] & 0x0F)) : 0;
     }
+    // The question's name as written into the message (empty before
+    // begin() or without a question). An owner given as this very span is
+    // compressed without comparing it.
+    std::span<const uint8_t> question_name() const { return qname_; }
     // Records written to a section so far.
     uint16_t count(Section s) const
     {

@@ -78,7 +78,8 @@ public:
 
     bool rdata(std::span<const uint8_t> rd) override
     {
-        if (!truncated_ && !out_.add_rr(dns::Section::answer, q_.qname.view(), q_.qtype,
+        // The owner is the question's name, as written into the answer.
+        if (!truncated_ && !out_.add_rr(dns::Section::answer, out_.question_name(), q_.qtype,
                                         dns::klass::IN, ttl_, rd)) {
             out_.set_tc(true); // as Request::write_answer: what fits, and TC
             truncated_ = true;
