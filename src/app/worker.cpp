@@ -250,7 +250,8 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
     case dns::ParseStatus::ok: {
         begun = begin_answer(q, b);
         if (!begun) break;
-        if (policy::answer_special(q, b) || answer_hints(q, b)) break;
+        const bool special = policy::maybe_special(q);
+        if ((special && policy::answer_special(q, b)) || answer_hints(q, b)) break;
 
         policy::Decision d = policy_.evaluate(q, defaults_);
         switch (d.final) {
@@ -273,8 +274,8 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
             }
             [[fallthrough]];
         default:
-            if (d.final == policy::ActionKind::pass && d.options().forward.empty() &&
-                policy::answer_blocked(q, b))
+            if (special && d.final == policy::ActionKind::pass &&
+                d.options().forward.empty() && policy::answer_blocked(q, b))
                 break;
             if (!resolver_) {
                 b.set_rcode(dns::rcode::REFUSED);

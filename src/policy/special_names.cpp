@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -190,6 +191,24 @@ bool answer_blocked(const dns::Query& q, dns::ResponseBuilder& out)
         return true;
     }
     return false;
+}
+
+bool maybe_special(const dns::Query& q)
+{
+    // The top labels of every zone served above, collected once from the
+    // zones themselves, so the two cannot drift apart.
+    static const std::vector<std::string> tlds = [] {
+        std::vector<std::string> out;
+        auto add = [&](const Name& zone) {
+            std::string tld(top_label(zone.view()));
+            if (std::find(out.begin(), out.end(), tld) == out.end()) out.push_back(tld);
+        };
+        for (const Name* zone : {&localhost(), &rev4_zone(), &rev6_one()}) add(*zone);
+        for (const Name& zone : blocked_zones()) add(zone);
+        return out;
+    }();
+    const std::string_view tld = top_label(q.qname_lower.view());
+    return std::find(tlds.begin(), tlds.end(), tld) != tlds.end();
 }
 
 } // namespace kresd::policy

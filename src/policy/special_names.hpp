@@ -9,6 +9,13 @@
 
 namespace kresd::policy {
 
+// False when the query's name is below none of the top-level labels of the
+// zones that answer_special() and answer_blocked() serve (localhost.,
+// arpa., test., invalid., onion.; taken from the zones themselves): one
+// look at the last label lets nearly every query skip both (each still
+// checks on its own).
+bool maybe_special(const dns::Query& q);
+
 // When the query is for a special name (class IN), writes the whole answer
 // (after begin()) and returns true. Otherwise touches nothing.
 bool answer_special(const dns::Query& q, dns::ResponseBuilder& out);
