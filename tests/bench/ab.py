@@ -21,8 +21,9 @@ The query list is --names names of the lab's bulk.sim. zone: `shuffled`
 same B-tree pages in the CPU cache, so the difference between the two is
 what the lookup's memory traffic costs).
 
-Output: for each participant the median CPU us/q, and the median and mean
-over the rounds of its ratio to the floor of the same round. The numbers
+Output: for each participant the median CPU us/q, the median and mean
+over the rounds of its ratio to the floor of the same round, and the
+median of its ratio to the first build of the same round. The numbers
 say how builds compare on this machine, at this time; compare builds
 within one run, not across runs.
 
@@ -144,11 +145,14 @@ def main(argv=None):
             srv.stop()
         lab.stop()
     floor = per_q['floor']
-    print(f'{"participant":<12} {"CPU us/q":>9} {"/floor median":>14} {"/floor mean":>12}')
+    first = per_q[next(iter(args.build_map))]
+    print(f'{"participant":<12} {"CPU us/q":>9} {"/floor median":>14} {"/floor mean":>12} '
+          f'{"/first build":>13}')
     for name, values in per_q.items():
         ratios = [v / f for v, f in zip(values, floor)]
+        to_first = statistics.median(v / f for v, f in zip(values, first))
         print(f'{name:<12} {statistics.median(values):9.2f} {statistics.median(ratios):14.3f} '
-              f'{statistics.fmean(ratios):12.3f}')
+              f'{statistics.fmean(ratios):12.3f} {to_first:13.3f}')
     return 0
 
 

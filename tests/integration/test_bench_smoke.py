@@ -120,7 +120,8 @@ def test_ab_runs_and_reports_every_participant(smoke, kresd_bin):
     assert p.returncode == 0, f'ab.py failed ({p.returncode}):\n{p.stderr[-4000:]}'
     rows = {line.split()[0]: line.split()[1:] for line in p.stdout.splitlines()[1:]}
     assert set(rows) == {'floor', 'floor-loop', 'ours'}, p.stdout
-    for name, (us_per_q, median, mean) in rows.items():
+    for name, (us_per_q, median, mean, to_first) in rows.items():
         assert float(us_per_q) > 0, p.stdout
-        assert float(median) > 0 and float(mean) > 0, p.stdout
+        assert float(median) > 0 and float(mean) > 0 and float(to_first) > 0, p.stdout
     assert float(rows['floor'][1]) == 1.0
+    assert float(rows['ours'][3]) == 1.0    # the first build against itself
