@@ -35,7 +35,6 @@ process started is stopped by its PID. Exit status: 0, 1 on an error,
 
 import argparse
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -48,9 +47,10 @@ sys.path.insert(0, str(HERE))
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
-from benchutil import free_port, preflight  # noqa: E402
+from benchutil import free_port, preflight, start_lab  # noqa: E402
 from perf import FLOORS, Floor, build_floor, pin_lab  # noqa: E402
-from perf_tools import BenchError, dnsperf, say, sched_cpu, write_list  # noqa: E402
+from perf_tools import (BenchError, dnsperf, make_lists, say, sched_cpu,  # noqa: E402
+                        write_list)
 
 
 def parse_args(argv):
@@ -96,17 +96,12 @@ def main(argv=None):
     lab = lablib.Lab(workdir / 'lab')
     live = {}  # name -> (server, port)
     try:
-        try:
-            lab.start()
-        except (lablib.LabError, lablib.LabUnavailable) as e:
-            say(f'the lab did not start: {e}')
+        if not start_lab(lab, say):
             return 1
         pin_lab(lab, args.client_cpu)
         names = lab.bulk_names(args.names)
-        queries = list(names)
-        if args.order == 'shuffled':
-            queries = names * 10
-            random.Random(53).shuffle(queries)
+        # shuffled: perf.py's hits list (its default --seed)
+        queries = make_lists(names, 53)['hits'][1] if args.order == 'shuffled' else names
         names_file = write_list(workdir / 'queries.txt', queries)
         warm_file = write_list(workdir / 'warm.txt', names)
         prefix = ['taskset', '-c', str(args.resolver_cpu)]

@@ -80,3 +80,15 @@ def preflight(say, tools):
         say(f'the lab cannot run here: {e}')
         return 77
     return None
+
+
+def start_lab(lab, say):
+    """Starts the lab (tests/lab); False after saying why when it did not
+    start (the caller exits 1)."""
+    import lab as lablib
+    try:
+        lab.start()
+    except (lablib.LabError, lablib.LabUnavailable) as e:
+        say(f'the lab did not start: {e}')
+        return False
+    return True

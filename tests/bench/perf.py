@@ -139,7 +139,7 @@ sys.path.insert(0, str(HERE))
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
-from benchutil import free_port, preflight  # noqa: E402
+from benchutil import free_port, preflight, start_lab  # noqa: E402
 from perf_tools import (HOST, BenchError, dnsperf, make_lists, merge_windows,  # noqa: E402
                         reset_peak_rss, say, sched_cpu, wakeups, write_list)
 from perf_report import (UDP_WORKLOADS, fmt, machine, med, ratio, ratios,  # noqa: E402
@@ -568,10 +568,7 @@ def main(argv=None):
                     kinds.append(kind)
                 except (BenchError, OSError, subprocess.TimeoutExpired) as e:
                     errors.append(f'{kind}: {e}')
-        try:
-            lab.start()
-        except (lablib.LabError, lablib.LabUnavailable) as e:
-            say(f'the lab did not start: {e}')
+        if not start_lab(lab, say):
             return 1
         pin_lab(lab, args.client_cpu)
         say(f'lab up on {lab.prefix}.x.x:53; {args.names} names; resolvers {", ".join(kinds)}')

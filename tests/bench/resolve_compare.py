@@ -63,7 +63,7 @@ import dns.rdatatype  # noqa: E402
 
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
-from benchutil import free_port, preflight  # noqa: E402
+from benchutil import free_port, preflight, start_lab  # noqa: E402
 
 ALL = ('ours', 'knot-resolver', 'unbound')
 DEFAULT_RESOLVERS = ALL
@@ -305,10 +305,7 @@ def main(argv=None):
     lab = lablib.Lab(workdir / 'lab')
     rows, all_answers, failed = [], {}, False
     try:
-        try:
-            lab.start()
-        except (lablib.LabError, lablib.LabUnavailable) as e:
-            say(f'the lab did not start: {e}')
+        if not start_lab(lab, say):
             return 1
         say(f'lab up on {lab.prefix}.x.x:53; {args.names} names')
         names = lab.bulk_names(args.names)
