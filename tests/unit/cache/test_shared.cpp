@@ -4,6 +4,7 @@
 #include "cache/store.hpp"
 #include "cache_helpers.hpp"
 #include "catch.hpp"
+#include "fork_child.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +14,9 @@
 
 using namespace kresd::cache;
 using namespace kresd::cache::test;
+using kresd::test::Child;
+using kresd::test::exit_status;
+using kresd::test::fork_child;
 
 namespace {
 
@@ -155,32 +159,22 @@ TEST_CASE("cache: a child killed with SIGKILL mid-write leaves a usable cache",
     auto c = Cache::open(tmp.path(), 2 * MiB);
     REQUIRE(put_aaaa(*c, "before.example", 518400, T0));
     for (int round = 0; round < 4; ++round) {
-        int pfd[2];
-        REQUIRE(pipe(pfd) == 0);
-        const pid_t pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            close(pfd[0]);
-            try {
-                auto cc = Cache::open(tmp.path(), 2 * MiB);
-                for (int i = 0;; ++i) {
-                    const std::string n =
-                        "c" + std::to_string(round) + "-" + std::to_string(i) + ".child.example";
-                    if (!put_aaaa(*cc, n, 60, T0 + static_cast<uint64_t>(i))) _exit(3);
-                    if (i == 300 && write(pfd[1], "x", 1) != 1) _exit(4);
-                }
-            } catch (...) {
+        const Child child = fork_child([&](int to_parent) {
+            auto cc = Cache::open(tmp.path(), 2 * MiB);
+            for (int i = 0;; ++i) {
+                const std::string n =
+                    "c" + std::to_string(round) + "-" + std::to_string(i) + ".child.example";
+                if (!put_aaaa(*cc, n, 60, T0 + static_cast<uint64_t>(i))) return 3;
+                if (i == 300 && write(to_parent, "x", 1) != 1) return 4;
             }
-            _exit(2);
-        }
-        close(pfd[1]);
+        });
         char x = 0;
-        REQUIRE(read(pfd[0], &x, 1) == 1); // the child is in its write loop
-        close(pfd[0]);
+        REQUIRE(read(child.from_child, &x, 1) == 1); // the child is in its write loop
+        close(child.from_child);
         usleep(static_cast<useconds_t>(round * 7000));
-        REQUIRE(kill(pid, SIGKILL) == 0);
+        REQUIRE(kill(child.pid, SIGKILL) == 0);
         int status = 0;
-        REQUIRE(waitpid(pid, &status, 0) == pid);
+        REQUIRE(waitpid(child.pid, &status, 0) == child.pid);
         REQUIRE(WIFSIGNALED(status));
         CHECK(WTERMSIG(status) == SIGKILL);
 
@@ -211,27 +205,15 @@ TEST_CASE("cache: another process growing the map is adopted (MDB_MAP_RESIZED)",
     REQUIRE(c->map_size() == MiB);
     REQUIRE(put_aaaa(*c, "parent.example", 3600, T0));
     constexpr int N = 6000;
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        int code = 0;
-        try {
-            auto cc = Cache::open(tmp.path(), 16 * MiB);
-            const std::vector<uint8_t> blob(300, 'b');
-            for (int i = 0; i < N && code == 0; ++i)
-                if (!cc->put_rrset(wire(fill_name(i)), TXT, 3600, {sp(blob)}, Rank::auth_answer,
-                                   T0))
-                    code = 3;
-            if (code == 0 && cc->stats().evictions != 0) code = 4;
-        } catch (...) {
-            code = 2;
-        }
-        _exit(code);
-    }
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(exit_status(fork_child([&](int) {
+                auto cc = Cache::open(tmp.path(), 16 * MiB);
+                const std::vector<uint8_t> blob(300, 'b');
+                for (int i = 0; i < N; ++i)
+                    if (!cc->put_rrset(wire(fill_name(i)), TXT, 3600, {sp(blob)},
+                                       Rank::auth_answer, T0))
+                        return 3;
+                return cc->stats().evictions != 0 ? 4 : 0;
+            })) == 0);
 
     // Reads renew the snapshot, meet MDB_MAP_RESIZED and adopt the new size.
     CHECK(has(*c, fill_name(N - 1), T0, TXT));
@@ -246,26 +228,15 @@ TEST_CASE("cache: a writer that only grows through its own put adopts the size",
           "[cache][process]") {
     TempDir tmp;
     auto c = Cache::open(tmp.path(), MiB);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        int code = 0;
-        try {
-            auto cc = Cache::open(tmp.path(), 8 * MiB);
-            const std::vector<uint8_t> blob(300, 'b');
-            for (int i = 0; i < 5000 && code == 0; ++i)
-                if (!cc->put_rrset(wire(fill_name(i)), TXT, 3600, {sp(blob)}, Rank::auth_answer,
-                                   T0))
-                    code = 3;
-        } catch (...) {
-            code = 2;
-        }
-        _exit(code);
-    }
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(exit_status(fork_child([&](int) {
+                auto cc = Cache::open(tmp.path(), 8 * MiB);
+                const std::vector<uint8_t> blob(300, 'b');
+                for (int i = 0; i < 5000; ++i)
+                    if (!cc->put_rrset(wire(fill_name(i)), TXT, 3600, {sp(blob)},
+                                       Rank::auth_answer, T0))
+                        return 3;
+                return 0;
+            })) == 0);
     // Write first this time: the write transaction meets MDB_MAP_RESIZED.
     REQUIRE(put_aaaa(*c, "parent.example", 3600, T0));
     CHECK(c->map_size() == 8 * MiB);
@@ -279,20 +250,10 @@ TEST_CASE("cache: held reads share one snapshot; own writes end it, release show
     REQUIRE(put_aaaa(*c, "first.example", 300, T0));
     // Another process writes while our reads are held.
     auto write_elsewhere = [&](const std::string& name) {
-        const pid_t pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            try {
-                auto cc = Cache::open(tmp.path(), 2 * MiB);
-                _exit(put_aaaa(*cc, name, 300, T0) ? 0 : 3);
-            } catch (...) {
-            }
-            _exit(2);
-        }
-        int status = 0;
-        REQUIRE(waitpid(pid, &status, 0) == pid);
-        REQUIRE(WIFEXITED(status));
-        REQUIRE(WEXITSTATUS(status) == 0);
+        REQUIRE(exit_status(fork_child([&](int) {
+                    auto cc = Cache::open(tmp.path(), 2 * MiB);
+                    return put_aaaa(*cc, name, 300, T0) ? 0 : 3;
+                })) == 0);
     };
 
     c->hold_reads(true);

@@ -1,8 +1,8 @@
 // util::random_u32(): kernel randomness handed out from a buffer.
 #include "catch.hpp"
+#include "fork_child.hpp"
 #include "util/random.hpp"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <set>
@@ -29,30 +29,21 @@ TEST_CASE("random: values do not repeat across many blocks", "[util]") {
 
 TEST_CASE("random: a fork()ed child does not repeat the parent's numbers", "[util][process]") {
     (void)random_u32(); // the parent's block is filled and partly used
-    int pfd[2];
-    REQUIRE(pipe(pfd) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        close(pfd[0]);
-        std::vector<uint32_t> v(16);
-        for (auto& x : v) x = random_u32();
-        const ssize_t n = write(pfd[1], v.data(), v.size() * sizeof(uint32_t));
-        _exit(n == static_cast<ssize_t>(v.size() * sizeof(uint32_t)) ? 0 : 1);
-    }
-    close(pfd[1]);
     std::vector<uint32_t> mine(16), child(16);
+    const kresd::test::Child c = kresd::test::fork_child([&](int to_parent) {
+        for (auto& x : child) x = random_u32();
+        const ssize_t n = write(to_parent, child.data(), child.size() * sizeof(uint32_t));
+        return n == static_cast<ssize_t>(child.size() * sizeof(uint32_t)) ? 0 : 1;
+    });
     for (auto& x : mine) x = random_u32();
     size_t got = 0;
     auto* p = reinterpret_cast<char*>(child.data());
     while (got < child.size() * sizeof(uint32_t)) {
-        const ssize_t n = read(pfd[0], p + got, child.size() * sizeof(uint32_t) - got);
+        const ssize_t n = read(c.from_child, p + got, child.size() * sizeof(uint32_t) - got);
         if (n <= 0) break;
         got += static_cast<size_t>(n);
     }
-    close(pfd[0]);
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(kresd::test::exit_status(c) == 0);
     REQUIRE(got == child.size() * sizeof(uint32_t));
     CHECK(mine != child);
     size_t same = 0;
