@@ -46,8 +46,24 @@ std::optional<uint32_t> soa_minimum(std::span<const uint8_t> rdata) {
 
 // Remaining TTL of a live entry; never above the TTL it was stored with
 // (the wall clock may have gone back).
+uint32_t remaining(uint64_t expire, uint32_t ttl, uint64_t now) {
+    return static_cast<uint32_t>(std::min<uint64_t>(expire - now, ttl));
+}
 uint32_t remaining(const codec::Header& h, uint64_t now) {
-    return static_cast<uint32_t>(std::min<uint64_t>(h.expire - now, h.ttl));
+    return remaining(h.expire, h.ttl, now);
+}
+
+// Hands an RRset to `v`; true when it took all of it.
+bool deliver(RRsetVisitor& v, uint32_t ttl, uint8_t rank, uint16_t count,
+             std::span<const uint8_t> rdata_list) {
+    if (!v.begin(ttl, static_cast<Rank>(rank), count)) return false;
+    codec::Decoded d;
+    d.rdata_count = count;
+    d.rdata_list = rdata_list;
+    codec::RdataIter it(d);
+    for (std::span<const uint8_t> rd; it.next(rd);)
+        if (!v.rdata(rd)) return false;
+    return true;
 }
 
 // What a lookup of one key found.
@@ -121,6 +137,7 @@ void LmdbCache::drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uin
         codec::Decoded d;
         if (lookup(txn, key, kind, type, now, d) != Found::corrupt) return MDB_SUCCESS;
         MDB_val k = to_val(key.view());
+        store_->changed(txn, key.view());
         const int rc = mdb_del(txn, store_->dbi(), &k, nullptr);
         return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
     });
@@ -150,6 +167,7 @@ bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, bool 
                 k = to_val(key.view());
             }
             v = to_val(buf_);
+            store_->changed(txn, key.view());
             r = cur.put(k, v, 0);
             if (r != MDB_SUCCESS) return r;
             if (clear_negatives) {
@@ -158,6 +176,7 @@ bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, bool 
                     keys::retag(neg, kind, static_cast<uint16_t>(t));
                     MDB_val nk = to_val(neg.view()), nv{};
                     r = cur.get(nk, nv, MDB_SET);
+                    if (r == MDB_SUCCESS) store_->changed(txn, neg.view());
                     if (r == MDB_SUCCESS) r = cur.del();
                     if (r != MDB_SUCCESS && r != MDB_NOTFOUND) return r;
                 }
@@ -208,10 +227,29 @@ std::optional<RRset> LmdbCache::get_rrset(std::span<const uint8_t> owner, uint16
 
 bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
                             RRsetVisitor& v) {
+    // The front table first (front.hpp): an unexpired copy whose key's
+    // generation has not moved is what LMDB holds.
+    FrontTable* front = store_->front();
+    uint64_t hash = 0;
+    if (front != nullptr) {
+        hash = FrontTable::hash(owner, type);
+        const auto* e = front->find(owner, type, hash);
+        if (e != nullptr && e->expire > now &&
+            e->gen == store_->generations().current(e->key_hash)) {
+            ++counters_.hits;
+            return deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count,
+                           e->rdata_list());
+        }
+    }
     keys::Key key;
     if (!keys::make_key(owner, Kind::rrset, type, key)) {
         ++counters_.misses;
         return false;
+    }
+    FrontTable::Entry fill{};
+    if (front != nullptr) {
+        fill.key_hash = key_hash(key.view());
+        fill.gen = store_->generations().current(fill.key_hash);
     }
     bool taken = false;
     Found found = Found::none;
@@ -219,12 +257,17 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
         codec::Decoded d;
         found = lookup(txn, key, Kind::rrset, type, now, d);
         if (found != Found::live) return MDB_SUCCESS;
-        if (!v.begin(remaining(d.h, now), static_cast<Rank>(d.h.rank), d.rdata_count))
-            return MDB_SUCCESS;
-        codec::RdataIter it(d);
-        for (std::span<const uint8_t> rd; it.next(rd);)
-            if (!v.rdata(rd)) return MDB_SUCCESS;
-        taken = true;
+        // Only when no write to the key's bucket had begun that this
+        // snapshot does not contain.
+        if (front != nullptr && fill.gen <= mdb_txn_id(txn)) {
+            fill.expire = d.h.expire;
+            fill.ttl = d.h.ttl;
+            fill.type = type;
+            fill.count = d.rdata_count;
+            fill.rank = d.h.rank;
+            front->insert(owner, hash, fill, d.rdata_list);
+        }
+        taken = deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list);
         return MDB_SUCCESS;
     });
     if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -70,7 +72,35 @@ std::shared_ptr<Store> Store::acquire(const std::string& dir, uint64_t map_size)
 }
 
 Store::Store(const std::string& dir, uint64_t map_size) : env_(dir, map_size) {
+    struct stat st {};
+    MDB_envinfo info{};
+    std::string error;
+    if (stat((dir + "/data.mdb").c_str(), &st) != 0)
+        error = dir + "/data.mdb: " + std::strerror(errno);
+    else if (const int rc = mdb_env_info(env_.get(), &info); rc != MDB_SUCCESS)
+        error = dir + ": " + lmdb::error_text(rc);
+    else
+        gens_.open(dir, st.st_dev, st.st_ino, info.me_last_txnid, error);
+    if (!error.empty())
+        KR_LOG(warning, "cache", "%s; cache hits go to LMDB every time", error.c_str());
     ensure_format(static_cast<uint64_t>(time(nullptr)));
+}
+
+int Store::commit(lmdb::Txn& txn) {
+    const uint64_t id = mdb_txn_id(txn.get());
+    // Every generation stored by changed() before the commit's own stores:
+    // a reader that sees the commit sees the generations too.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const int rc = txn.commit();
+    if (rc == MDB_SUCCESS && gens_.ok()) gens_.committed(id);
+    return rc;
+}
+
+void Store::check_covered() {
+    MDB_envinfo info{};
+    if (mdb_env_info(env_.get(), &info) != MDB_SUCCESS || info.me_last_txnid > gens_.covered())
+        front_.clear();
+    covered_checked_ = hold_;
 }
 
 int Store::begin_read() {
@@ -91,10 +121,12 @@ void Store::ensure_format(uint64_t now) {
             r = mdb_stat(txn, dbi(), &st);
             if (r != MDB_SUCCESS) return r;
             if (st.ms_entries > 0 && (r = mdb_drop(txn, dbi(), 0)) != MDB_SUCCESS) return r;
+            changed_all(txn);
         }
         // Written even when present: the commit persists our map size in
         // the meta page, so other processes adopt it.
         MDB_val fv = meta_val();
+        changed(txn, keys::kMetaKey);
         return mdb_put(txn, dbi(), &k, &fv, 0);
     });
     if (rc != MDB_SUCCESS)
@@ -106,7 +138,8 @@ void Store::touch() {
     lmdb::Txn txn;
     if (begin_write(txn) != MDB_SUCCESS) return;
     MDB_val k = meta_key(), v = meta_val();
-    if (mdb_put(txn.get(), dbi(), &k, &v, 0) == MDB_SUCCESS) txn.commit();
+    changed(txn.get(), keys::kMetaKey);
+    if (mdb_put(txn.get(), dbi(), &k, &v, 0) == MDB_SUCCESS) commit(txn);
 }
 
 bool Store::has_headroom(MDB_txn* txn, size_t adds) {
@@ -235,6 +268,7 @@ uint64_t Store::delete_where(std::span<const uint8_t> prefix, const Pred& pred) 
                 }
                 ++visited;
                 if (!keys::is_meta_key(key) && (!pred || pred(key, lmdb::to_span(v)))) {
+                    changed(txn.get(), key);
                     rc = cur.del();
                     if (rc != MDB_SUCCESS) break;
                     ++deleted;
@@ -242,7 +276,7 @@ uint64_t Store::delete_where(std::span<const uint8_t> prefix, const Pred& pred) 
                 rc = cur.get(k, v, MDB_NEXT);
             }
         }
-        if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) rc = txn.commit();
+        if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) rc = commit(txn);
         txn.abort();
         if (rc == MDB_SUCCESS) {
             total += deleted;
@@ -266,8 +300,9 @@ uint64_t Store::drop_all() {
         MDB_val k = meta_key(), v = meta_val();
         rc = mdb_stat(txn.get(), dbi(), &st);
         if (rc == MDB_SUCCESS) rc = mdb_drop(txn.get(), dbi(), 0);
+        if (rc == MDB_SUCCESS) changed_all(txn.get());
         if (rc == MDB_SUCCESS) rc = mdb_put(txn.get(), dbi(), &k, &v, 0);
-        if (rc == MDB_SUCCESS) rc = txn.commit();
+        if (rc == MDB_SUCCESS) rc = commit(txn);
         // The marker is among the entries that were there.
         if (rc == MDB_SUCCESS) dropped = st.ms_entries > 0 ? st.ms_entries - 1 : 0;
     }

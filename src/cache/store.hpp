@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 
+#include "cache/front.hpp"
 #include "cache/lmdb.hpp"
 
 namespace kresd::cache {
@@ -53,7 +54,29 @@ class Store {
     // processes' writes and pin pages they free.
     void hold_reads(bool on) {
         hold_ = on;
+        covered_checked_ = false;
         if (!on) reader_.reset();
+    }
+
+    // The process's front table (front.hpp), or null when front.gen could
+    // not be opened. Checks first (once per held batch, else every call)
+    // that no writer unaware of front.gen has committed; if one has, the
+    // table is emptied.
+    FrontTable* front() {
+        if (!gens_.ok()) return nullptr;
+        if (!covered_checked_) check_covered();
+        return &front_;
+    }
+    const Generations& generations() const { return gens_; }
+
+    // Every write transaction calls changed() for each key it puts or
+    // deletes, or changed_all() when it empties the database, before it
+    // commits (front.hpp).
+    void changed(MDB_txn* txn, std::span<const uint8_t> key) {
+        if (gens_.ok()) gens_.mark(key_hash(key), mdb_txn_id(txn));
+    }
+    void changed_all(MDB_txn* txn) {
+        if (gens_.ok()) gens_.mark_all(mdb_txn_id(txn));
     }
 
     // Runs fn(MDB_txn*) -> int in a write transaction and commits when it
@@ -79,7 +102,7 @@ class Store {
                 !has_headroom(txn.get(), adds))
                 rc = MDB_MAP_FULL;
             if (rc == MDB_SUCCESS) rc = fn(txn.get());
-            if (rc == MDB_SUCCESS) rc = txn.commit();
+            if (rc == MDB_SUCCESS) rc = commit(txn);
             txn.abort();
             if (rc != MDB_MAP_FULL || attempt == kMaxRetries) return rc;
             const uint64_t n = make_room(now);
@@ -128,6 +151,9 @@ class Store {
         reader_.reset();
         return txn.begin(env_, false);
     }
+    // Commits and publishes the id (Generations::committed()).
+    int commit(lmdb::Txn& txn);
+    void check_covered();
     // Writes the format marker; a database without it (or with another
     // version) is from another format and is emptied first.
     void ensure_format(uint64_t now);
@@ -138,6 +164,9 @@ class Store {
     lmdb::Env env_;
     lmdb::Txn reader_;
     bool hold_ = false;
+    Generations gens_;
+    FrontTable front_;
+    bool covered_checked_ = false;
 };
 
 } // namespace kresd::cache

@@ -355,6 +355,38 @@ def test_two_instances_share_the_cache(make_kresd, lab, rundir):
     b.stop()
 
 
+def test_clear_by_one_instance_reaches_the_others_tables(make_kresd, lab, rundir):
+    """Instance a answers names from its own table in front of the shared
+    database (asked twice); instance b clears one name and the whole cache
+    through its control socket: with every server stopped, a no longer
+    answers what was cleared."""
+    pa, pb = free_port(), free_port()
+    a = make_kresd(config(lab, pa), rundir=rundir, instance='a', config_name='a.lua').start()
+    b = make_kresd(config(lab, pb), rundir=rundir, instance='b', config_name='b.lua').start()
+    names = [lablib.bulk_name(i) for i in range(140, 150)]
+    for _ in range(2):
+        for i, name in zip(range(140, 150), names):
+            assert_answer(ask(pa, name), 'A', [lablib.bulk_address(i)], name)
+    assert (rundir / 'cache' / 'front.gen').is_file()
+
+    def cached_at_a(name):
+        try:
+            return bool(data(ask(pa, name, timeout=CACHED_TIMEOUT)))
+        except dns.exception.Timeout:
+            return False
+
+    with lab.offline():
+        assert cached_at_a(names[0])
+        b.lua(f"cache.clear('{names[0]}')")
+        assert not cached_at_a(names[0]), f'{names[0]} still answered after cache.clear() at b'
+        assert all(cached_at_a(n) for n in names[1:])
+        b.lua('cache.clear()')
+        left = [n for n in names[1:] if cached_at_a(n)]
+        assert not left, f'answered after cache.clear() at b: {left}'
+    a.stop()
+    b.stop()
+
+
 def test_restart_keeps_the_cache(make_kresd, lab, rundir):
     port = free_port()
     cfg = config(lab, port)

@@ -1,0 +1,149 @@
+// A per-process table of recently read RRsets in front of LMDB, and the
+// shared generations that keep it exact (private to src/cache).
+//
+// Why: a cache hit that walks LMDB's B-tree costs about 1,100 instructions
+// and a few cache misses on pages other instances may have moved; the same
+// hit from a small process-local table costs a hash, one table line and one
+// entry. The table must never answer what the database no longer holds, and
+// other processes write the database. So:
+//
+// Generations, the file <dir>/front.gen, shared by every process of the
+// cache (MAP_SHARED): kBuckets 64-bit generations, one per bucket of keys
+// (by key_hash()), and `all`, a generation for every key at once. Before a
+// write transaction commits, it stores its own LMDB transaction id (which
+// only grows) into the bucket of every key it puts or deletes (mark()), or
+// into `all` when it empties the database (mark_all()). A key's generation
+// is max(bucket, all).
+//
+// FrontTable, per process: a copy of an RRset read from LMDB, tagged with
+// the key's generation g read before the lookup. It is filled only when
+// g <= the id of the read snapshot the RRset came from (no write to the
+// bucket the snapshot does not contain had begun), and used only while the
+// key's generation is still g. Any write to the key after the fill stores a
+// larger id before it commits, so a stale copy is never used once the
+// write is visible. Expiry is checked on every use, as for LMDB data.
+//
+// Writers that do not know about front.gen (an older kresd, a tool) would
+// not mark. Each aware writer also publishes the id it committed
+// (committed(): `covered`); a reader that sees the database's last
+// transaction id beyond `covered` (check_covered(), once per batch) drops
+// its whole table.
+//
+// front.gen records which data.mdb it belongs to (device, inode). One found
+// for another file, or whose `covered` is beyond the database's last
+// transaction id (a database created anew, perhaps with the same inode
+// number), starts from zero: generations of another database's ids would
+// keep fills from happening (and mean nothing) here.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace kresd::cache {
+
+// Hash of a key's bytes (the bucket and the table slot come from it).
+uint64_t key_hash(std::span<const uint8_t> key);
+
+class Generations {
+  public:
+    static constexpr size_t kBuckets = 16384;
+
+    Generations() = default;
+    ~Generations();
+    Generations(const Generations&) = delete;
+    Generations& operator=(const Generations&) = delete;
+
+    // Maps <dir>/front.gen, creating it (mode 0660 minus the umask) or
+    // starting it afresh when it belongs to another data.mdb than
+    // (data_dev, data_ino), whose last committed transaction is last_txnid.
+    // False with `error` set when it cannot.
+    bool open(const std::string& dir, dev_t data_dev, ino_t data_ino, uint64_t last_txnid,
+              std::string& error);
+    bool ok() const { return map_ != nullptr; }
+
+    uint64_t current(uint64_t hash) const; // max(bucket, all)
+    void mark(uint64_t hash, uint64_t txnid);
+    void mark_all(uint64_t txnid);
+    void committed(uint64_t txnid);
+    uint64_t covered() const;
+
+  private:
+    uint64_t* word(size_t i) const { return static_cast<uint64_t*>(map_) + i; }
+    uint64_t* bucket(uint64_t hash) const;
+
+    void* map_ = nullptr;
+    size_t len_ = 0;
+};
+
+class FrontTable {
+  public:
+    static constexpr size_t kSlots = 32768;       // in 4-way sets
+    static constexpr size_t kRingBytes = 1 << 20; // entries, oldest overwritten
+    static constexpr size_t kMaxEntry = 1024;     // larger RRsets stay in LMDB only
+
+    // An entry is keyed by the owner name exactly as looked up (its bytes,
+    // case included; LMDB keys are lower-cased, so two spellings are two
+    // entries of the same data) and the type: a hit needs no LMDB key.
+    struct Entry {
+        uint64_t gen;      // the key's generation at the fill
+        uint64_t key_hash; // key_hash() of the LMDB key: where the generation is
+        uint64_t expire;
+        uint32_t ttl;
+        uint16_t type;
+        uint16_t list_len; // bytes of the rdata list
+        uint16_t count;
+        uint8_t owner_len;
+        uint8_t rank;
+        uint8_t pad_[4];
+        // then the owner, then the rdata list (codec's (length, rdata) pairs)
+        std::span<const uint8_t> owner() const {
+            return {reinterpret_cast<const uint8_t*>(this + 1), owner_len};
+        }
+        std::span<const uint8_t> rdata_list() const {
+            return {reinterpret_cast<const uint8_t*>(this + 1) + owner_len, list_len};
+        }
+    };
+
+    static uint64_t hash(std::span<const uint8_t> owner, uint16_t type) {
+        return key_hash(owner) + type * 0x9e3779b97f4a7c15ull;
+    }
+    // The entry of (owner, type), or null; `hash` is hash(owner, type).
+    // The caller checks its generation.
+    const Entry* find(std::span<const uint8_t> owner, uint16_t type, uint64_t hash) const;
+    // Stores `head` (its owner_len and list_len are set here), the owner and
+    // the rdata list, replacing an older entry of the same (owner, type).
+    // Entries over kMaxEntry bytes are not stored.
+    void insert(std::span<const uint8_t> owner, uint64_t hash, Entry head,
+                std::span<const uint8_t> rdata_list);
+    // Forgets everything: moving the head a whole ring on makes every
+    // entry count as overwritten.
+    void clear() { head_ += kRingBytes + 8; }
+
+  private:
+    // A slot: the high bits of the entry's hash, then the entry's
+    // absolute ring position + 1 (0: empty). Positions restart (and the
+    // slots are emptied) before they would need more bits.
+    static constexpr unsigned kPosBits = 44;
+    static constexpr uint64_t kPosMask = (uint64_t{1} << kPosBits) - 1;
+    static constexpr size_t kWays = 4;
+    static uint64_t tag_of(uint64_t hash) { return hash >> kPosBits << kPosBits; }
+    // The entry a slot holds for `tag`, or null (other tag, empty, or
+    // overwritten since).
+    const Entry* at(uint64_t slot, uint64_t tag) const;
+    // The entry a slot holds for (owner, type), or null.
+    const Entry* same(uint64_t slot, uint64_t tag, std::span<const uint8_t> owner,
+                      uint16_t type) const;
+    bool live(uint64_t slot) const {
+        return (slot & kPosMask) != 0 && head_ - ((slot & kPosMask) - 1) <= kRingBytes;
+    }
+
+    std::vector<uint64_t> slots_;
+    std::vector<uint8_t> ring_; // allocated on the first insert
+    uint64_t head_ = 0;         // absolute position of the next entry
+};
+
+} // namespace kresd::cache
