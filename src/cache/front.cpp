@@ -17,8 +17,8 @@ namespace {
 
 // front.gen: a 4 KiB header of 64-bit words, then the buckets.
 constexpr uint64_t kMagic = 0x6e65672d7365726bull; // "kres-gen"
-constexpr uint64_t kLayout = 1;
-enum HeaderWord : size_t { kWordMagic, kWordLayout, kWordDev, kWordIno, kWordAll, kWordCovered };
+constexpr uint64_t kLayout = 2;
+enum HeaderWord : size_t { kWordMagic, kWordLayout, kWordAll, kWordCovered };
 constexpr size_t kHeaderWords = 512;
 constexpr size_t kFileBytes = (kHeaderWords + Generations::kBuckets) * sizeof(uint64_t);
 
@@ -67,7 +67,7 @@ Generations::~Generations() {
     if (map_ != nullptr) munmap(map_, len_);
 }
 
-bool Generations::open(const std::string& dir, dev_t data_dev, ino_t data_ino, uint64_t last_txnid,
+bool Generations::open(const std::string& dir, const std::function<uint64_t()>& last_txnid,
                        std::string& error) {
     const std::string path = dir + "/front.gen";
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
@@ -93,16 +93,14 @@ bool Generations::open(const std::string& dir, dev_t data_dev, ino_t data_ino, u
     if (map == MAP_FAILED) return fail("cannot map");
     map_ = map;
     len_ = kFileBytes;
-    if (*word(kWordMagic) != kMagic || *word(kWordLayout) != kLayout ||
-        *word(kWordDev) != static_cast<uint64_t>(data_dev) ||
-        *word(kWordIno) != static_cast<uint64_t>(data_ino) || *word(kWordCovered) > last_txnid) {
-        // New, or left from another data.mdb (whose transaction ids mean
-        // nothing here): zero, then claim it.
+    const bool ours = *word(kWordMagic) == kMagic && *word(kWordLayout) == kLayout;
+    const uint64_t covered = acquire_load(word(kWordCovered)); // before the database's id
+    if (!ours || covered > last_txnid()) {
+        // New, or of another database (whose ids mean nothing here): zero,
+        // then claim it.
         release_store(word(kWordMagic), 0);
         std::memset(word(kWordAll), 0, kFileBytes - kWordAll * sizeof(uint64_t));
         *word(kWordLayout) = kLayout;
-        *word(kWordDev) = static_cast<uint64_t>(data_dev);
-        *word(kWordIno) = static_cast<uint64_t>(data_ino);
         release_store(word(kWordMagic), kMagic);
     }
     flock(fd, LOCK_UN);
@@ -144,7 +142,7 @@ uint64_t Generations::covered() const {
 
 const FrontTable::Entry* FrontTable::at(uint64_t slot, uint64_t tag) const {
     if ((slot & ~kPosMask) != tag || !live(slot)) return nullptr;
-    return reinterpret_cast<const Entry*>(ring_.data() + ((slot & kPosMask) - 1) % kRingBytes);
+    return reinterpret_cast<const Entry*>(ring_.get() + ((slot & kPosMask) - 1) % kRingBytes);
 }
 
 const FrontTable::Entry* FrontTable::same(uint64_t slot, uint64_t tag,
@@ -158,7 +156,7 @@ const FrontTable::Entry* FrontTable::same(uint64_t slot, uint64_t tag,
 
 const FrontTable::Entry* FrontTable::find(std::span<const uint8_t> owner, uint16_t type,
                                           uint64_t hash) const {
-    if (slots_.empty()) return nullptr;
+    if (!slots_) return nullptr;
     const uint64_t tag = tag_of(hash);
     const uint64_t* set = &slots_[(hash & (kSlots / kWays - 1)) * kWays];
     for (size_t w = 0; w < kWays; ++w)
@@ -170,12 +168,14 @@ void FrontTable::insert(std::span<const uint8_t> owner, uint64_t hash, Entry hea
                         std::span<const uint8_t> rdata_list) {
     const size_t size = (sizeof(Entry) + owner.size() + rdata_list.size() + 7) & ~size_t{7};
     if (size > kMaxEntry || owner.size() > 255) return;
-    if (ring_.empty()) {
-        ring_.resize(kRingBytes);
-        slots_.resize(kSlots);
+    if (!slots_) {
+        ring_.reset(static_cast<uint8_t*>(std::malloc(kRingBytes)));
+        if (!ring_) return;
+        slots_.reset(static_cast<uint64_t*>(std::calloc(kSlots, sizeof(uint64_t))));
+        if (!slots_) return;
     }
     if (head_ + 2 * kRingBytes >= kPosMask) { // positions restart
-        std::fill(slots_.begin(), slots_.end(), 0);
+        std::fill_n(slots_.get(), kSlots, 0);
         head_ = 0;
     }
     // An entry never wraps: when it does not fit before the end, the rest
@@ -186,7 +186,7 @@ void FrontTable::insert(std::span<const uint8_t> owner, uint64_t hash, Entry hea
 
     head.owner_len = static_cast<uint8_t>(owner.size());
     head.list_len = static_cast<uint16_t>(rdata_list.size());
-    uint8_t* dst = ring_.data() + pos % kRingBytes;
+    uint8_t* dst = ring_.get() + pos % kRingBytes;
     std::memcpy(dst, &head, sizeof(head));
     std::memcpy(dst + sizeof(head), owner.data(), owner.size());
     if (!rdata_list.empty())

@@ -29,19 +29,21 @@
 // transaction id beyond `covered` (check_covered(), once per batch) drops
 // its whole table.
 //
-// front.gen records which data.mdb it belongs to (device, inode). One found
-// for another file, or whose `covered` is beyond the database's last
-// transaction id (a database created anew, perhaps with the same inode
-// number), starts from zero: generations of another database's ids would
-// keep fills from happening (and mean nothing) here.
+// front.gen outlives the database it was made for: data.mdb deleted and
+// created anew starts its transaction ids from 1 again, and generations of
+// the old ids would keep copies from being made for a long time. An opener
+// that finds `covered` beyond the database's last transaction id starts
+// the file from zero. It reads `covered` first and the database's id after
+// it, so a write committed and published meanwhile by another instance of
+// the same database can never look like that.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
-#include <vector>
 
 namespace kresd::cache {
 
@@ -57,11 +59,11 @@ class Generations {
     Generations(const Generations&) = delete;
     Generations& operator=(const Generations&) = delete;
 
-    // Maps <dir>/front.gen, creating it (mode 0660 minus the umask) or
-    // starting it afresh when it belongs to another data.mdb than
-    // (data_dev, data_ino), whose last committed transaction is last_txnid.
-    // False with `error` set when it cannot.
-    bool open(const std::string& dir, dev_t data_dev, ino_t data_ino, uint64_t last_txnid,
+    // Maps <dir>/front.gen, creating it (mode 0660 minus the umask), or
+    // starting it afresh when it is not ours or belongs to an older
+    // database (see above): `last_txnid` returns the id of the database's
+    // last committed transaction. False with `error` set when it cannot.
+    bool open(const std::string& dir, const std::function<uint64_t()>& last_txnid,
               std::string& error);
     bool ok() const { return map_ != nullptr; }
 
@@ -141,9 +143,15 @@ class FrontTable {
         return (slot & kPosMask) != 0 && head_ - ((slot & kPosMask) - 1) <= kRingBytes;
     }
 
-    std::vector<uint64_t> slots_;
-    std::vector<uint8_t> ring_; // allocated on the first insert
-    uint64_t head_ = 0;         // absolute position of the next entry
+    struct Free {
+        void operator()(void* p) const { std::free(p); }
+    };
+    // Allocated on the first insert, and resident only as far as used
+    // (calloc()'s zero pages; the ring needs no zeroing: a slot never
+    // points at bytes not written since).
+    std::unique_ptr<uint64_t[], Free> slots_;
+    std::unique_ptr<uint8_t[], Free> ring_;
+    uint64_t head_ = 0; // absolute position of the next entry
 };
 
 } // namespace kresd::cache

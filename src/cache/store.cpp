@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -72,15 +71,15 @@ std::shared_ptr<Store> Store::acquire(const std::string& dir, uint64_t map_size)
 }
 
 Store::Store(const std::string& dir, uint64_t map_size) : env_(dir, map_size) {
-    struct stat st {};
-    MDB_envinfo info{};
     std::string error;
-    if (stat((dir + "/data.mdb").c_str(), &st) != 0)
-        error = dir + "/data.mdb: " + std::strerror(errno);
-    else if (const int rc = mdb_env_info(env_.get(), &info); rc != MDB_SUCCESS)
-        error = dir + ": " + lmdb::error_text(rc);
-    else
-        gens_.open(dir, st.st_dev, st.st_ino, info.me_last_txnid, error);
+    gens_.open(
+        dir,
+        [this] {
+            MDB_envinfo info{};
+            mdb_env_info(env_.get(), &info);
+            return static_cast<uint64_t>(info.me_last_txnid);
+        },
+        error);
     if (!error.empty())
         KR_LOG(warning, "cache", "%s; cache hits go to LMDB every time", error.c_str());
     ensure_format(static_cast<uint64_t>(time(nullptr)));

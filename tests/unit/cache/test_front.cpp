@@ -10,8 +10,10 @@
 #include "catch.hpp"
 #include "fork_child.hpp"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string>
@@ -146,10 +148,12 @@ TEST_CASE("front: ten thousand small entries fit", "[cache][front]") {
 
 TEST_CASE("front: generations are shared through front.gen", "[cache][front]") {
     TempDir tmp;
-    Generations a, b, other;
+    Generations a, b;
     std::string error;
-    REQUIRE(a.open(tmp.path(), 1, 2, 100, error));
-    REQUIRE(b.open(tmp.path(), 1, 2, 100, error));
+    uint64_t last = 100; // the database's last transaction id
+    auto db = [&last] { return last; };
+    REQUIRE(a.open(tmp.path(), db, error));
+    REQUIRE(b.open(tmp.path(), db, error));
     struct stat st {};
     REQUIRE(stat((tmp.path() + "/front.gen").c_str(), &st) == 0);
     CHECK(static_cast<size_t>(st.st_size) >= Generations::kBuckets * 8);
@@ -166,25 +170,50 @@ TEST_CASE("front: generations are shared through front.gen", "[cache][front]") {
     CHECK(a.covered() == 12);
     // The same database opened again keeps it.
     {
+        last = 12;
         Generations again;
-        REQUIRE(again.open(tmp.path(), 1, 2, 12, error));
+        REQUIRE(again.open(tmp.path(), db, error));
         CHECK(again.current(h) == 9);
+        CHECK(again.covered() == 12);
     }
-    // The file of another data.mdb starts afresh.
-    REQUIRE(other.open(tmp.path(), 1, 3, 100, error));
-    CHECK(other.current(h) == 0);
-    CHECK(other.covered() == 0);
-    CHECK(a.current(h) == 0); // the same file, mapped by both
-    // So does one whose ids are beyond the database's (a new data.mdb of
-    // the same inode number).
-    other.mark(h, 50);
-    other.committed(50);
+    // A database whose ids are behind `covered` is a new one: afresh.
+    last = 11;
     Generations renewed;
-    REQUIRE(renewed.open(tmp.path(), 1, 3, 49, error));
+    REQUIRE(renewed.open(tmp.path(), db, error));
     CHECK(renewed.current(h) == 0);
     CHECK(renewed.covered() == 0);
+    CHECK(a.current(h) == 0); // the same file, mapped by both
+    // An instance that opens while another commits and publishes (after
+    // the opener read the database's id) does not take it for a new one.
+    last = 20;
+    renewed.mark(h, 20);
+    renewed.committed(20);
+    {
+        Generations racing;
+        REQUIRE(racing.open(
+            tmp.path(),
+            [&] {
+                const uint64_t seen = last;
+                last = 25;
+                renewed.committed(25);
+                return seen;
+            },
+            error));
+        CHECK(racing.current(h) == 20);
+    }
+    // A file that is not ours is started afresh too.
+    renewed.mark(h, 5);
+    {
+        const int fd = ::open((tmp.path() + "/front.gen").c_str(), O_WRONLY);
+        REQUIRE(fd >= 0);
+        REQUIRE(pwrite(fd, "garbage!", 8, 0) == 8);
+        close(fd);
+    }
+    Generations other;
+    REQUIRE(other.open(tmp.path(), db, error));
+    CHECK(other.current(h) == 0);
     Generations bad;
-    CHECK_FALSE(bad.open(tmp.path() + "/missing/dir", 1, 2, 0, error));
+    CHECK_FALSE(bad.open(tmp.path() + "/missing/dir", db, error));
     CHECK(error.find("front.gen") != std::string::npos);
 }
 
