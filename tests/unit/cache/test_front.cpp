@@ -344,3 +344,62 @@ TEST_CASE("front: without front.gen every hit reads the database", "[cache][fron
     CHECK(last_octet(*c, "www.example.com") == 2);
     CHECK(c->stats().hits == 3);
 }
+
+TEST_CASE("front: reads never go back behind a write another process announced",
+          "[cache][front][process]") {
+    // A child stores counter values 1..N under one name, announcing each
+    // on a pipe after it is committed; the parent reads all the while. A
+    // read must return at least the last value announced before it, and
+    // the values read never decrease.
+    TempDir tmp;
+    auto c = Cache::open(tmp.path(), 4 * MiB);
+    auto put_counter = [](Cache& cache, uint32_t v) {
+        const std::vector<uint8_t> rd{static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                                      static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+        return cache.put_rrset(wire("counter.example"), A, 300, {sp(rd)}, Rank::auth_answer, T0);
+    };
+    REQUIRE(put_counter(*c, 0));
+    REQUIRE(put_a(*c, "other.example", 1));
+    constexpr uint32_t N = 3000;
+    const auto child = fork_child([&](int to_parent) {
+        auto cc = Cache::open(tmp.path(), 4 * MiB);
+        for (uint32_t v = 1; v <= N; ++v) {
+            if (!put_counter(*cc, v)) return 3;
+            if (v % 7 == 0 && !put_a(*cc, "other.example", static_cast<uint8_t>(v))) return 4;
+            if (write(to_parent, &v, sizeof(v)) != sizeof(v)) return 5;
+        }
+        return 0;
+    });
+    REQUIRE(fcntl(child.from_child, F_SETFL, O_NONBLOCK) == 0);
+    uint32_t announced = 0, last_read = 0;
+    bool done = false;
+    int reads = 0;
+    while (!done) {
+        uint32_t v = 0;
+        ssize_t n;
+        while ((n = read(child.from_child, &v, sizeof(v))) == sizeof(v))
+            announced = v;
+        if (n == 0) done = true; // the child closed the pipe: all announced
+        const uint32_t floor = announced;
+        auto rr = c->get_rrset(wire("counter.example"), A, T0 + 1);
+        REQUIRE(rr.has_value());
+        REQUIRE(rr->rdatas.size() == 1);
+        const auto& rd = rr->rdatas[0];
+        const uint32_t got =
+            (uint32_t{rd[0]} << 24) | (uint32_t{rd[1]} << 16) | (uint32_t{rd[2]} << 8) | rd[3];
+        CAPTURE(reads, floor, last_read, got);
+        REQUIRE(got >= floor);
+        REQUIRE(got >= last_read);
+        last_read = got;
+        ++reads;
+        if (reads % 5 == 0) { // the batch path: one held snapshot, checked once
+            c->hold_reads(true);
+            CHECK(last_octet(*c, "other.example") >= 0);
+            c->hold_reads(false);
+        }
+    }
+    CHECK(exit_status(child) == 0);
+    CHECK(announced == N);
+    CHECK(last_read == N);
+    CHECK(reads > 10);
+}
