@@ -15,9 +15,9 @@ namespace kresd::cache {
 
 namespace {
 
-// front.gen: a 4 KiB header of 64-bit words, then the buckets.
+// The generations file: a 4 KiB header of 64-bit words, then the buckets.
 constexpr uint64_t kMagic = 0x6e65672d7365726bull; // "kres-gen"
-constexpr uint64_t kLayout = 2;
+constexpr uint64_t kLayout = 2;                    // and Generations::kFile's number
 enum HeaderWord : size_t { kWordMagic, kWordLayout, kWordAll, kWordCovered };
 constexpr size_t kHeaderWords = 512;
 constexpr size_t kFileBytes = (kHeaderWords + Generations::kBuckets) * sizeof(uint64_t);
@@ -69,7 +69,7 @@ Generations::~Generations() {
 
 bool Generations::open(const std::string& dir, const std::function<uint64_t()>& last_txnid,
                        std::string& error) {
-    const std::string path = dir + "/front.gen";
+    const std::string path = dir + "/" + kFile;
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0660);
     if (fd < 0) {
         error = path + ": " + std::strerror(errno);

@@ -7,7 +7,7 @@
 // entry. The table must never answer what the database no longer holds, and
 // other processes write the database. So:
 //
-// Generations, the file <dir>/front.gen, shared by every process of the
+// Generations, the file <dir>/front-2.gen, shared by every process of the
 // cache (MAP_SHARED): kBuckets 64-bit generations, one per bucket of keys
 // (by key_hash()), and `all`, a generation for every key at once. Before a
 // write transaction commits, it stores its own LMDB transaction id (which
@@ -23,13 +23,13 @@
 // larger id before it commits, so a stale copy is never used once the
 // write is visible. Expiry is checked on every use, as for LMDB data.
 //
-// Writers that do not know about front.gen (an older kresd, a tool) would
+// Writers that do not know about front-2.gen (an older kresd, a tool) would
 // not mark. Each aware writer also publishes the id it committed
 // (committed(): `covered`); a reader that sees the database's last
 // transaction id beyond `covered` (check_covered(), once per batch) drops
 // its whole table.
 //
-// front.gen outlives the database it was made for: data.mdb deleted and
+// front-2.gen outlives the database it was made for: data.mdb deleted and
 // created anew starts its transaction ids from 1 again, and generations of
 // the old ids would keep copies from being made for a long time. An opener
 // that finds `covered` beyond the database's last transaction id starts
@@ -53,13 +53,17 @@ uint64_t key_hash(std::span<const uint8_t> key);
 class Generations {
   public:
     static constexpr size_t kBuckets = 16384;
+    // In the cache directory. The number is the file's layout: a kresd
+    // with another layout uses another file, never this one (the two
+    // would take each other's generations for garbage and zero them).
+    static constexpr const char* kFile = "front-2.gen";
 
     Generations() = default;
     ~Generations();
     Generations(const Generations&) = delete;
     Generations& operator=(const Generations&) = delete;
 
-    // Maps <dir>/front.gen, creating it (mode 0660 minus the umask), or
+    // Maps <dir>/front-2.gen, creating it (mode 0660 minus the umask), or
     // starting it afresh when it is not ours or belongs to an older
     // database (see above): `last_txnid` returns the id of the database's
     // last committed transaction. False with `error` set when it cannot.

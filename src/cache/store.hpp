@@ -58,10 +58,10 @@ class Store {
         if (!on) reader_.reset();
     }
 
-    // The process's front table (front.hpp), or null when front.gen could
-    // not be opened. Checks first (once per held batch, else every call)
-    // that no writer unaware of front.gen has committed; if one has, the
-    // table is emptied.
+    // The process's front table (front.hpp), or null when the generations
+    // file could not be opened. Checks first (once per held batch, else
+    // every call) that no writer unaware of the file has committed; if one
+    // has, the table is emptied.
     FrontTable* front() {
         if (!gens_.ok()) return nullptr;
         if (!covered_checked_) check_covered();

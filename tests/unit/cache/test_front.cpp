@@ -1,6 +1,6 @@
 // Unit tests for the per-process front table and the shared generations
 // that keep it exact (src/cache/front.hpp): the table itself, the file, and
-// writes by other processes (aware of front.gen or not) seen through it.
+// writes by other processes (aware of the generations file or not) seen through it.
 #include "cache/cache.hpp"
 #include "cache/codec.hpp"
 #include "cache/front.hpp"
@@ -146,7 +146,7 @@ TEST_CASE("front: ten thousand small entries fit", "[cache][front]") {
     CHECK(found > 9800); // a few 4-way sets overflow
 }
 
-TEST_CASE("front: generations are shared through front.gen", "[cache][front]") {
+TEST_CASE("front: generations are shared through the file", "[cache][front]") {
     TempDir tmp;
     Generations a, b;
     std::string error;
@@ -155,7 +155,7 @@ TEST_CASE("front: generations are shared through front.gen", "[cache][front]") {
     REQUIRE(a.open(tmp.path(), db, error));
     REQUIRE(b.open(tmp.path(), db, error));
     struct stat st {};
-    REQUIRE(stat((tmp.path() + "/front.gen").c_str(), &st) == 0);
+    REQUIRE(stat((tmp.path() + "/" + Generations::kFile).c_str(), &st) == 0);
     CHECK(static_cast<size_t>(st.st_size) >= Generations::kBuckets * 8);
     const uint64_t h = key_hash(sp(key_of("www.example.com")));
     CHECK(a.current(h) == 0);
@@ -204,7 +204,7 @@ TEST_CASE("front: generations are shared through front.gen", "[cache][front]") {
     // A file that is not ours is started afresh too.
     renewed.mark(h, 5);
     {
-        const int fd = ::open((tmp.path() + "/front.gen").c_str(), O_WRONLY);
+        const int fd = ::open((tmp.path() + "/" + Generations::kFile).c_str(), O_WRONLY);
         REQUIRE(fd >= 0);
         REQUIRE(pwrite(fd, "garbage!", 8, 0) == 8);
         close(fd);
@@ -214,7 +214,7 @@ TEST_CASE("front: generations are shared through front.gen", "[cache][front]") {
     CHECK(other.current(h) == 0);
     Generations bad;
     CHECK_FALSE(bad.open(tmp.path() + "/missing/dir", db, error));
-    CHECK(error.find("front.gen") != std::string::npos);
+    CHECK(error.find(Generations::kFile) != std::string::npos);
 }
 
 TEST_CASE("front: a write by another process is seen at once", "[cache][front][process]") {
@@ -267,7 +267,7 @@ TEST_CASE("front: no copy from a snapshot older than a write to the key",
     CHECK(last_octet(*c, "www.example.com") == 2);
 }
 
-TEST_CASE("front: a writer that does not know front.gen empties the table",
+TEST_CASE("front: a writer that does not know the generations file empties the table",
           "[cache][front][process]") {
     TempDir tmp;
     auto c = Cache::open(tmp.path(), 4 * MiB);
@@ -331,9 +331,10 @@ TEST_CASE("front: key_hash reads its bytes only, and all of them", "[cache][fron
     CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
 }
 
-TEST_CASE("front: without front.gen every hit reads the database", "[cache][front]") {
+TEST_CASE("front: without the generations file every hit reads the database", "[cache][front]") {
     TempDir tmp;
-    REQUIRE(mkdir((tmp.path() + "/front.gen").c_str(), 0700) == 0); // cannot be opened as a file
+    REQUIRE(mkdir((tmp.path() + "/" + Generations::kFile).c_str(), 0700) ==
+            0); // cannot be opened as a file
     auto c = Cache::open(tmp.path(), 4 * MiB);
     REQUIRE(put_a(*c, "www.example.com", 1));
     CHECK(last_octet(*c, "www.example.com") == 1);
