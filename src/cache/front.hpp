@@ -3,8 +3,8 @@
 //
 // Why: a cache hit that walks LMDB's B-tree costs about 1,100 instructions
 // and a few cache misses on pages other instances may have moved; the same
-// hit from a small process-local table costs a hash, one table line and one
-// entry. The table must never answer what the database no longer holds, and
+// hit from a small process-local table costs a hash, one table line, one
+// entry and its generation. The table must never answer what the database no longer holds, and
 // other processes write the database. So:
 //
 // Generations, the file <dir>/front-2.gen, shared by every process of the
@@ -47,7 +47,8 @@
 
 namespace kresd::cache {
 
-// Hash of a key's bytes (the bucket and the table slot come from it).
+// Hash of some bytes: of an LMDB key for its generation bucket, of an owner
+// name for the table's slot (FrontTable::hash()).
 uint64_t key_hash(std::span<const uint8_t> key);
 
 class Generations {
