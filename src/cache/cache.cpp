@@ -246,26 +246,28 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
         ++counters_.misses;
         return false;
     }
-    FrontTable::Entry fill{};
-    if (front != nullptr) {
-        fill.key_hash = key_hash(key.view());
-        fill.gen = store_->generations().current(fill.key_hash);
-    }
     bool taken = false;
     Found found = Found::none;
     store_->read([&](MDB_txn* txn) {
         codec::Decoded d;
         found = lookup(txn, key, Kind::rrset, type, now, d);
         if (found != Found::live) return MDB_SUCCESS;
-        // Only when no write to the key's bucket had begun that this
-        // snapshot does not contain.
-        if (front != nullptr && fill.gen <= mdb_txn_id(txn)) {
-            fill.expire = d.h.expire;
-            fill.ttl = d.h.ttl;
-            fill.type = type;
-            fill.count = d.rdata_count;
-            fill.rank = d.h.rank;
-            front->insert(owner, hash, fill, d.rdata_list);
+        // A copy only when no write to the key's bucket had begun that this
+        // snapshot does not contain. The generation may be read after the
+        // lookup (the snapshot was fixed before either), so a lookup that
+        // finds nothing costs no generation line.
+        if (front != nullptr) {
+            FrontTable::Entry fill{};
+            fill.key_hash = key_hash(key.view());
+            fill.gen = store_->generations().current(fill.key_hash);
+            if (fill.gen <= mdb_txn_id(txn)) {
+                fill.expire = d.h.expire;
+                fill.ttl = d.h.ttl;
+                fill.type = type;
+                fill.count = d.rdata_count;
+                fill.rank = d.h.rank;
+                front->insert(owner, hash, fill, d.rdata_list);
+            }
         }
         taken = deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list);
         return MDB_SUCCESS;

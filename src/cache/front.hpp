@@ -16,12 +16,14 @@
 // is max(bucket, all).
 //
 // FrontTable, per process: a copy of an RRset read from LMDB, tagged with
-// the key's generation g read before the lookup. It is filled only when
-// g <= the id of the read snapshot the RRset came from (no write to the
-// bucket the snapshot does not contain had begun), and used only while the
-// key's generation is still g. Any write to the key after the fill stores a
-// larger id before it commits, so a stale copy is never used once the
-// write is visible. Expiry is checked on every use, as for LMDB data.
+// the key's generation g, read at the fill (before or after the lookup: the
+// read snapshot is fixed before both). It is filled only when g <= the id
+// of that snapshot (no write to the bucket the snapshot does not contain
+// had begun: such a write stores its larger id before it commits, so either
+// g shows it, or it comes after the read of g and changes the generation),
+// and used only while the key's generation is still g. So a stale copy is
+// never used once the write is visible. Expiry is checked on every use, as
+// for LMDB data.
 //
 // Writers that do not know about front-2.gen (an older kresd, a tool) would
 // not mark. Each aware writer also publishes the id it committed
