@@ -131,6 +131,12 @@ uint64_t Env::map_size() const {
     return info.me_mapsize;
 }
 
+uint64_t Env::last_txnid() const {
+    MDB_envinfo info{};
+    mdb_env_info(env_, &info);
+    return info.me_last_txnid;
+}
+
 uint64_t Env::page_size() const {
     MDB_stat st{};
     mdb_env_stat(env_, &st);

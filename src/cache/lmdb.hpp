@@ -71,6 +71,8 @@ class Env {
 
     uint64_t map_size() const; // the current mapping, bytes
     uint64_t page_size() const;
+    // The id of the last committed write transaction (any process's).
+    uint64_t last_txnid() const;
 
     // mdb_env_set_mapsize(env, 0): adopt the map size persisted by other
     // processes (never smaller than the data). No write Txn of this Env may

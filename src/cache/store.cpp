@@ -73,13 +73,7 @@ std::shared_ptr<Store> Store::acquire(const std::string& dir, uint64_t map_size)
 Store::Store(const std::string& dir, uint64_t map_size) : env_(dir, map_size) {
     std::string error;
     gens_.open(
-        dir,
-        [this] {
-            MDB_envinfo info{};
-            mdb_env_info(env_.get(), &info);
-            return static_cast<uint64_t>(info.me_last_txnid);
-        },
-        error);
+        dir, [this] { return env_.last_txnid(); }, error);
     if (!error.empty())
         KR_LOG(warning, "cache", "%s; cache hits go to LMDB every time", error.c_str());
     ensure_format(static_cast<uint64_t>(time(nullptr)));
@@ -96,9 +90,7 @@ int Store::commit(lmdb::Txn& txn) {
 }
 
 void Store::check_covered() {
-    MDB_envinfo info{};
-    if (mdb_env_info(env_.get(), &info) != MDB_SUCCESS || info.me_last_txnid > gens_.covered())
-        front_.clear();
+    if (env_.last_txnid() > gens_.covered()) front_.clear();
     covered_checked_ = hold_;
 }
 
