@@ -26,18 +26,6 @@ void put_bytes(std::vector<uint8_t>& out, std::span<const uint8_t> b) {
     out.insert(out.end(), b.begin(), b.end());
 }
 
-// A little-endian unsigned integer at `p` (the caller has checked the bounds).
-template <typename T>
-T load_le(const uint8_t* p) {
-    T v = 0;
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(&v, p, sizeof v);
-    } else {
-        for (size_t i = 0; i < sizeof v; ++i) v |= static_cast<T>(T{p[i]} << (8 * i));
-    }
-    return v;
-}
-
 // Bounds-checked little-endian reader over a span.
 class Reader {
   public:

@@ -26,7 +26,9 @@
 // can never be mistaken for data.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -79,5 +81,17 @@ class RdataIter {
 };
 
 uint32_t checksum(std::span<const uint8_t> bytes);
+
+// A little-endian unsigned integer at `p` (the caller has checked the bounds).
+template <typename T> T load_le(const uint8_t* p) {
+    T v = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&v, p, sizeof v);
+    } else {
+        for (size_t i = 0; i < sizeof v; ++i)
+            v |= static_cast<T>(T{p[i]} << (8 * i));
+    }
+    return v;
+}
 
 } // namespace kresd::cache::codec

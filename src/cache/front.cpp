@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cache/codec.hpp"
+
 namespace kresd::cache {
 
 namespace {
@@ -21,12 +23,6 @@ constexpr uint64_t kLayout = 2;                    // and Generations::kFile's n
 enum HeaderWord : size_t { kWordMagic, kWordLayout, kWordAll, kWordCovered };
 constexpr size_t kHeaderWords = 512;
 constexpr size_t kFileBytes = (kHeaderWords + Generations::kBuckets) * sizeof(uint64_t);
-
-uint64_t load64(const uint8_t* p) {
-    uint64_t w;
-    std::memcpy(&w, p, sizeof(w));
-    return w;
-}
 
 uint64_t mix(uint64_t h) {
     h ^= h >> 33;
@@ -54,8 +50,8 @@ uint64_t key_hash(std::span<const uint8_t> key) {
         // Whole words, the last one ending at the last byte (it overlaps
         // the one before when n is not a multiple of 8).
         for (size_t i = 0; i + 8 < n; i += 8)
-            h = (h ^ load64(p + i)) * 0x100000001b3ull + (h >> 29);
-        h ^= load64(p + n - 8);
+            h = (h ^ codec::load_le<uint64_t>(p + i)) * 0x100000001b3ull + (h >> 29);
+        h ^= codec::load_le<uint64_t>(p + n - 8);
     } else {
         for (size_t i = 0; i < n; ++i)
             h ^= uint64_t{p[i]} << (8 * i);
@@ -64,7 +60,7 @@ uint64_t key_hash(std::span<const uint8_t> key) {
 }
 
 Generations::~Generations() {
-    if (map_ != nullptr) munmap(map_, len_);
+    if (map_ != nullptr) munmap(map_, kFileBytes);
 }
 
 bool Generations::open(const std::string& dir, const std::function<uint64_t()>& last_txnid,
@@ -92,7 +88,6 @@ bool Generations::open(const std::string& dir, const std::function<uint64_t()>& 
     void* map = mmap(nullptr, kFileBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) return fail("cannot map");
     map_ = map;
-    len_ = kFileBytes;
     const bool ours = *word(kWordMagic) == kMagic && *word(kWordLayout) == kLayout;
     const uint64_t covered = acquire_load(word(kWordCovered)); // before the database's id
     if (!ours || covered > last_txnid()) {

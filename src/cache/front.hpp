@@ -84,8 +84,7 @@ class Generations {
     uint64_t* word(size_t i) const { return static_cast<uint64_t*>(map_) + i; }
     uint64_t* bucket(uint64_t hash) const;
 
-    void* map_ = nullptr;
-    size_t len_ = 0;
+    void* map_ = nullptr; // the whole file
 };
 
 class FrontTable {
