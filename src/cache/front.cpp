@@ -135,9 +135,31 @@ uint64_t Generations::covered() const {
     return acquire_load(word(kWordCovered));
 }
 
+void FrontTable::Unmap::operator()(uint8_t* p) const {
+    munmap(p, kMapBytes);
+}
+
+bool FrontTable::allocate() {
+    // Twice the size, so that a stretch aligned to its size lies inside;
+    // the rest is given back.
+    void* raw =
+        mmap(nullptr, 2 * kMapBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return false;
+    auto* base = static_cast<uint8_t*>(raw);
+    const size_t lead = (kMapBytes - reinterpret_cast<uintptr_t>(base) % kMapBytes) % kMapBytes;
+    if (lead != 0) munmap(base, lead);
+    munmap(base + lead + kMapBytes, kMapBytes - lead);
+    base += lead;
+#ifdef MADV_HUGEPAGE
+    madvise(base, kMapBytes, MADV_HUGEPAGE); // a hint: without it, 4 KiB pages
+#endif
+    mem_.reset(base);
+    return true;
+}
+
 const FrontTable::Entry* FrontTable::at(uint64_t slot, uint64_t tag) const {
     if ((slot & ~kPosMask) != tag || !live(slot)) return nullptr;
-    return reinterpret_cast<const Entry*>(ring_.get() + ((slot & kPosMask) - 1) % kRingBytes);
+    return reinterpret_cast<const Entry*>(ring() + ((slot & kPosMask) - 1) % kRingBytes);
 }
 
 const FrontTable::Entry* FrontTable::same(uint64_t slot, uint64_t tag,
@@ -151,9 +173,9 @@ const FrontTable::Entry* FrontTable::same(uint64_t slot, uint64_t tag,
 
 const FrontTable::Entry* FrontTable::find(std::span<const uint8_t> owner, uint16_t type,
                                           uint64_t hash) const {
-    if (!slots_) return nullptr;
+    if (!mem_) return nullptr;
     const uint64_t tag = tag_of(hash);
-    const uint64_t* set = &slots_[(hash & (kSlots / kWays - 1)) * kWays];
+    const uint64_t* set = &slots()[(hash & (kSlots / kWays - 1)) * kWays];
     for (size_t w = 0; w < kWays; ++w)
         if (const Entry* e = same(set[w], tag, owner, type)) return e;
     return nullptr;
@@ -163,14 +185,9 @@ void FrontTable::insert(std::span<const uint8_t> owner, uint64_t hash, Entry hea
                         std::span<const uint8_t> rdata_list) {
     const size_t size = (sizeof(Entry) + owner.size() + rdata_list.size() + 7) & ~size_t{7};
     if (size > kMaxEntry || owner.size() > 255) return;
-    if (!slots_) {
-        ring_.reset(static_cast<uint8_t*>(std::malloc(kRingBytes)));
-        if (!ring_) return;
-        slots_.reset(static_cast<uint64_t*>(std::calloc(kSlots, sizeof(uint64_t))));
-        if (!slots_) return;
-    }
+    if (!mem_ && !allocate()) return;
     if (head_ + 2 * kRingBytes >= kPosMask) { // positions restart
-        std::fill_n(slots_.get(), kSlots, 0);
+        std::fill_n(slots(), kSlots, 0);
         head_ = 0;
     }
     // An entry never wraps: when it does not fit before the end, the rest
@@ -181,7 +198,7 @@ void FrontTable::insert(std::span<const uint8_t> owner, uint64_t hash, Entry hea
 
     head.owner_len = static_cast<uint8_t>(owner.size());
     head.list_len = static_cast<uint16_t>(rdata_list.size());
-    uint8_t* dst = ring_.get() + pos % kRingBytes;
+    uint8_t* dst = ring() + pos % kRingBytes;
     std::memcpy(dst, &head, sizeof(head));
     std::memcpy(dst + sizeof(head), owner.data(), owner.size());
     if (!rdata_list.empty())
@@ -190,7 +207,7 @@ void FrontTable::insert(std::span<const uint8_t> owner, uint64_t hash, Entry hea
     // The slot: the one of the same (owner, type), else a free one, else
     // the oldest.
     const uint64_t tag = tag_of(hash);
-    uint64_t* set = &slots_[(hash & (kSlots / kWays - 1)) * kWays];
+    uint64_t* set = &slots()[(hash & (kSlots / kWays - 1)) * kWays];
     uint64_t* victim = nullptr;
     for (size_t w = 0; w < kWays; ++w) {
         uint64_t& s = set[w];

@@ -149,14 +149,21 @@ class FrontTable {
         return (slot & kPosMask) != 0 && head_ - ((slot & kPosMask) - 1) <= kRingBytes;
     }
 
-    struct Free {
-        void operator()(void* p) const { std::free(p); }
+    // Slots and ring in one mapping, made on the first insert: anonymous
+    // memory reads as zero (empty slots) and the ring needs no zeroing (a
+    // slot never points at bytes not written since). Where the system has
+    // transparent huge pages the mapping is one 2 MiB page: every hit
+    // touches a random slot and a random entry, and with 4 KiB pages each
+    // of those was also a TLB miss (see docs/performance.rst).
+    struct Unmap {
+        void operator()(uint8_t* p) const;
     };
-    // Allocated on the first insert, and resident only as far as used
-    // (calloc()'s zero pages; the ring needs no zeroing: a slot never
-    // points at bytes not written since).
-    std::unique_ptr<uint64_t[], Free> slots_;
-    std::unique_ptr<uint8_t[], Free> ring_;
+    static constexpr size_t kMapBytes = size_t{2} << 20;
+    static_assert(kSlots * sizeof(uint64_t) + kRingBytes <= kMapBytes);
+    bool allocate();
+    uint64_t* slots() const { return reinterpret_cast<uint64_t*>(mem_.get()); }
+    uint8_t* ring() const { return mem_.get() + kSlots * sizeof(uint64_t); }
+    std::unique_ptr<uint8_t, Unmap> mem_;
     uint64_t head_ = 0; // absolute position of the next entry
 };
 
