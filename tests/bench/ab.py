@@ -6,11 +6,13 @@ alike.
 
     tests/bench/ab.py new=build/kresd
     tests/bench/ab.py --rounds 30 --order ordered old=/tmp/kresd-old new=build/kresd
+    tests/bench/ab.py --references knot-resolver,unbound new=build/kresd
 
 Each NAME=BINARY is one kresd build. All of them, the floor and the
-event-loop floor (tests/bench/floor.c, see perf.py) are started at once,
-each one process pinned to --resolver-cpu; the builds are warmed with
-every name once. Then --rounds rounds: in each, every participant in turn
+event-loop floor (tests/bench/floor.c, see perf.py) and the reference
+resolvers named by --references (knot-resolver, unbound: configured as in
+perf.py) are started at once, each one process pinned to --resolver-cpu;
+the resolvers are warmed with every name once. Then --rounds rounds: in each, every participant in turn
 gets --seconds seconds of `dnsperf -Q --rate -v` (as perf.py's rate mode)
 from --client-cpu, and its on-CPU time over that window (schedstat) is
 divided by the answered queries.
@@ -23,7 +25,8 @@ what the lookup's memory traffic costs).
 
 Output: for each participant the median CPU us/q, the median and mean
 over the rounds of its ratio to the floor of the same round, and the
-median of its ratio to the first build of the same round. The numbers
+median of its ratio to the first build of the same round, and to each
+reference of the same round. The numbers
 say how builds compare on this machine, at this time; compare builds
 within one run, not across runs.
 
@@ -48,7 +51,7 @@ sys.path.insert(0, str(HERE))
 import lab as lablib  # noqa: E402
 from lab import resolvers  # noqa: E402
 from benchutil import free_port, preflight, start_lab  # noqa: E402
-from perf import FLOORS, Floor, build_floor, pin_lab  # noqa: E402
+from perf import FLOORS, UNBOUND_TCP, Floor, build_floor, pin_lab  # noqa: E402
 from perf_tools import (BenchError, dnsperf, make_lists, say, sched_cpu,  # noqa: E402
                         write_list)
 
@@ -64,12 +67,19 @@ def parse_args(argv):
     ap.add_argument('--order', choices=('shuffled', 'ordered'), default='shuffled')
     ap.add_argument('--resolver-cpu', type=int, default=1)
     ap.add_argument('--client-cpu', type=int, default=0)
+    ap.add_argument('--references', default='',
+                    help='comma separated, of knot-resolver,unbound: measured alongside')
     args = ap.parse_args(argv)
+    args.refs = [r for r in args.references.split(',') if r]
+    for ref in args.refs:
+        if ref not in REFERENCES or args.refs.count(ref) > 1:
+            ap.error(f'--references: {ref!r} is not one of {", ".join(REFERENCES)} (each once)')
     builds = {}
     for spec in args.builds:
         name, sep, binary = spec.partition('=')
-        if not sep or not name or not binary or name in FLOORS or name in builds:
-            ap.error(f'{spec!r}: want NAME=BINARY, NAME unique and not one of {FLOORS}')
+        if not sep or not name or not binary or name in FLOORS + REFERENCES or name in builds:
+            ap.error(f'{spec!r}: want NAME=BINARY, NAME unique and not one of '
+                     f'{FLOORS + REFERENCES}')
         if not os.access(binary, os.X_OK):
             ap.error(f'{binary}: not an executable')
         builds[name] = os.path.abspath(binary)
@@ -77,6 +87,16 @@ def parse_args(argv):
         ap.error('--rounds, --seconds and --rate must be positive, --names 1..10000')
     args.build_map = builds
     return args
+
+
+REFERENCES = ('knot-resolver', 'unbound')
+
+
+def reference(kind, lab, workdir, port, prefix):
+    """The reference resolver `kind`, not started, configured as perf.py's."""
+    if kind == 'knot-resolver':
+        return resolvers.KnotResolver(lab, workdir, port, prefix=prefix)
+    return resolvers.Unbound(lab, workdir, port, extra=UNBOUND_TCP, prefix=prefix)
 
 
 def window(args, port, names_file, workdir):
@@ -110,10 +130,15 @@ def main(argv=None):
             srv = Floor(lab, workdir / f'run-{kind}', port, binary=build_floor(workdir, kind),
                         name=kind, prefix=prefix)
             live[kind] = (srv.start(), port)
-        for name, binary in args.build_map.items():
+        todo = [(name, binary) for name, binary in args.build_map.items()]
+        todo += [(ref, None) for ref in args.refs]
+        for name, binary in todo:
             port = free_port()
-            srv = resolvers.OurKresd(lab, workdir / f'build-{name}', port, binary=binary,
-                                     prefix=prefix)
+            if binary is None:
+                srv = reference(name, lab, workdir / f'ref-{name}', port, prefix)
+            else:
+                srv = resolvers.OurKresd(lab, workdir / f'build-{name}', port, binary=binary,
+                                         prefix=prefix)
             srv.start()
             live[name] = (srv, port)
             warm = dnsperf(port, warm_file, duration=60, single_pass=True, clients=16,
@@ -140,14 +165,15 @@ def main(argv=None):
             srv.stop()
         lab.stop()
     floor = per_q['floor']
-    first = per_q[next(iter(args.build_map))]
-    print(f'{"participant":<12} {"CPU us/q":>9} {"/floor median":>14} {"/floor mean":>12} '
-          f'{"/first build":>13}')
+    print(f'{"participant":<14} {"CPU us/q":>9} {"/floor median":>14} {"/floor mean":>12} '
+          f'{"/first build":>13}' + ''.join(f' {"/" + ref:>14}' for ref in args.refs))
     for name, values in per_q.items():
         ratios = [v / f for v, f in zip(values, floor)]
-        to_first = statistics.median(v / f for v, f in zip(values, first))
-        print(f'{name:<12} {statistics.median(values):9.2f} {statistics.median(ratios):14.3f} '
-              f'{statistics.fmean(ratios):12.3f} {to_first:13.3f}')
+        to = [statistics.median(v / f for v, f in zip(values, per_q[other]))
+              for other in [next(iter(args.build_map))] + args.refs]
+        print(f'{name:<14} {statistics.median(values):9.2f} {statistics.median(ratios):14.3f} '
+              f'{statistics.fmean(ratios):12.3f} {to[0]:13.3f}' +
+              ''.join(f' {r:14.3f}' for r in to[1:]))
     return 0
 
 
