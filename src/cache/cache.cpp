@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "cache/codec.hpp"
 #include "cache/keys.hpp"
@@ -106,6 +107,14 @@ class LmdbCache final : public Cache {
     // Looks `key` up in `txn`; on Found::live, `d` views the value.
     Found lookup(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t type, uint64_t now,
                  codec::Decoded& d);
+    // lookup() for read snapshots (Store::read() callbacks only), which
+    // also notes an owner that has no entry at all in the snapshot: the
+    // other lookups of that owner in the same snapshot (the types, kinds
+    // and negative entries resolving one new name asks for) then need no
+    // B-tree search. A snapshot is fixed by its transaction id: any commit
+    // makes a new one, so a note never outlives what it describes.
+    Found lookup_read(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t type, uint64_t now,
+                      codec::Decoded& d);
     // Deletes the value under `key` if it is (still) corrupt.
     void drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uint64_t now);
     // Stores buf_ under `key` (write path shared by the puts).
@@ -117,6 +126,11 @@ class LmdbCache final : public Cache {
     uint32_t min_ttl_ = kDefaultMinTtl, max_ttl_ = kDefaultMaxTtl;
     Stats counters_;
     std::vector<uint8_t> buf_; // encoded value, reused
+    struct Absent {
+        uint64_t snapshot = 0;
+        size_t len = 0; // 0: none noted
+        std::array<uint8_t, keys::kMaxKey> prefix;
+    } absent_; // the owner lookup_read() last found nothing under
 };
 
 Found classify(const MDB_val& v, Kind kind, uint16_t type, uint64_t now, codec::Decoded& d) {
@@ -130,6 +144,39 @@ Found LmdbCache::lookup(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t 
     MDB_val k = to_val(key.view()), v{};
     if (mdb_get(txn, store_->dbi(), &k, &v) != MDB_SUCCESS) return Found::none;
     return classify(v, kind, type, now, d);
+}
+
+Found LmdbCache::lookup_read(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t type,
+                             uint64_t now, codec::Decoded& d) {
+    // Every entry of an owner starts with lf(owner) and the separator; the
+    // kind and the two type bytes follow (keys.hpp).
+    const size_t plen = key.len - 3;
+    const auto owner_of = [&](const MDB_val& k) {
+        return k.mv_size > plen && std::memcmp(k.mv_data, key.buf.data(), plen) == 0;
+    };
+    const uint64_t snapshot = mdb_txn_id(txn);
+    if (absent_.len == plen && absent_.snapshot == snapshot &&
+        std::memcmp(absent_.prefix.data(), key.buf.data(), plen) == 0)
+        return Found::none;
+    MDB_cursor* cur = store_->read_cursor();
+    if (cur == nullptr) return lookup(txn, key, kind, type, now, d);
+    // One descent: the key itself, else the first key after it. The
+    // owner's keys are adjacent, so it has one iff that key or the one
+    // before is the owner's.
+    MDB_val k = to_val(key.view()), v{};
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && k.mv_size == key.len &&
+        std::memcmp(k.mv_data, key.buf.data(), key.len) == 0)
+        return classify(v, kind, type, now, d);
+    if (rc == MDB_SUCCESS && owner_of(k)) return Found::none;
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return Found::none;
+    rc = mdb_cursor_get(cur, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+    if (rc == MDB_SUCCESS && owner_of(k)) return Found::none;
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return Found::none;
+    absent_.snapshot = snapshot;
+    absent_.len = plen;
+    std::memcpy(absent_.prefix.data(), key.buf.data(), plen);
+    return Found::none;
 }
 
 void LmdbCache::drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uint64_t now) {
@@ -250,7 +297,7 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
     Found found = Found::none;
     store_->read([&](MDB_txn* txn) {
         codec::Decoded d;
-        found = lookup(txn, key, Kind::rrset, type, now, d);
+        found = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (found != Found::live) return MDB_SUCCESS;
         // A copy only when no write to the key's bucket had begun that this
         // snapshot does not contain. The generation may be read after the
@@ -311,9 +358,9 @@ std::optional<Negative> LmdbCache::get_negative(std::span<const uint8_t> owner, 
     Found f_nx = Found::none, f_nd = Found::none;
     store_->read([&](MDB_txn* txn) {
         codec::Decoded d;
-        f_nx = lookup(txn, nx, Kind::nxdomain, 0, now, d);
+        f_nx = lookup_read(txn, nx, Kind::nxdomain, 0, now, d);
         if (f_nx != Found::live) {
-            f_nd = lookup(txn, nodata, Kind::nodata, type, now, d);
+            f_nd = lookup_read(txn, nodata, Kind::nodata, type, now, d);
             if (f_nd != Found::live) return MDB_SUCCESS;
         }
         Negative n;

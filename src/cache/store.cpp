@@ -94,10 +94,30 @@ void Store::check_covered() {
     covered_checked_ = hold_;
 }
 
+Store::~Store() {
+    if (read_cursor_ != nullptr) mdb_cursor_close(read_cursor_);
+}
+
 int Store::begin_read() {
-    if (reader_.is_reset()) return reader_.renew();
     if (reader_.live()) return MDB_SUCCESS;
+    read_cursor_bound_ = false; // a new snapshot
+    if (reader_.is_reset()) return reader_.renew();
     return reader_.begin(env_, true);
+}
+
+MDB_cursor* Store::read_cursor() {
+    if (read_cursor_bound_) return read_cursor_;
+    // A read-only cursor may be renewed into any later read transaction,
+    // whether the one it was made in was reset or aborted.
+    const int rc = read_cursor_ == nullptr ? mdb_cursor_open(reader_.get(), dbi(), &read_cursor_)
+                                           : mdb_cursor_renew(reader_.get(), read_cursor_);
+    if (rc != MDB_SUCCESS) {
+        if (read_cursor_ != nullptr) mdb_cursor_close(read_cursor_);
+        read_cursor_ = nullptr;
+        return nullptr;
+    }
+    read_cursor_bound_ = true;
+    return read_cursor_;
 }
 
 void Store::ensure_format(uint64_t now) {
@@ -145,7 +165,7 @@ bool Store::has_headroom(MDB_txn* txn, size_t adds) {
 }
 
 uint64_t Store::make_room(uint64_t now) {
-    reader_.reset(); // adopting a map size needs every transaction ended
+    reader_.reset();     // adopting a map size needs every transaction ended
     env_.reader_check(); // a dead process's snapshot would pin freed pages
     const uint64_t before = env_.map_size();
     if (env_.adopt_map_size() == MDB_SUCCESS) {

@@ -29,6 +29,7 @@ class Store {
     static std::shared_ptr<Store> acquire(const std::string& dir, uint64_t map_size);
 
     Store(const std::string& dir, uint64_t map_size); // use acquire()
+    ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
@@ -45,6 +46,11 @@ class Store {
         if (!hold_) reader_.reset();
         return rc;
     }
+
+    // A cursor on the snapshot of the read() callback that calls it, or
+    // null when LMDB cannot make one: the one cursor is kept and renewed
+    // with each snapshot, which saves opening and freeing one per lookup.
+    MDB_cursor* read_cursor();
 
     // While held, reads share one snapshot instead of renewing and
     // resetting it around each (a batch of queries from one wake-up costs
@@ -163,6 +169,8 @@ class Store {
 
     lmdb::Env env_;
     lmdb::Txn reader_;
+    MDB_cursor* read_cursor_ = nullptr;
+    bool read_cursor_bound_ = false; // to reader_'s current snapshot
     bool hold_ = false;
     Generations gens_;
     FrontTable front_;
