@@ -110,18 +110,22 @@ def test_every_resolver_answered_everywhere(smoke):
 
 
 def test_ab_runs_and_reports_every_participant(smoke, kresd_bin):
-    """tests/bench/ab.py, one short round: the floors and the build answer,
-    and each gets a line with its CPU per query and its ratio to the floor
+    """tests/bench/ab.py, one short round with both references: the floors,
+    the build and the references answer, and each gets a line with its CPU
+    per query and its ratios to the floor, the build and each reference
     (the smoke fixture has already skipped where the lab cannot run)."""
     ab = REPO / 'tests' / 'bench' / 'ab.py'
     p = subprocess.run([PYTHON, str(ab), '--rounds', '1', '--seconds', '0.5', '--names', '200',
-                        f'ours={kresd_bin}'], capture_output=True, text=True,
-                       timeout=SMOKE_TIMEOUT, stdin=subprocess.DEVNULL)
+                        '--references', 'knot-resolver,unbound', f'ours={kresd_bin}'],
+                       capture_output=True, text=True, timeout=SMOKE_TIMEOUT,
+                       stdin=subprocess.DEVNULL)
     assert p.returncode == 0, f'ab.py failed ({p.returncode}):\n{p.stderr[-4000:]}'
     rows = {line.split()[0]: line.split()[1:] for line in p.stdout.splitlines()[1:]}
-    assert set(rows) == {'floor', 'floor-loop', 'ours'}, p.stdout
-    for name, (us_per_q, median, mean, to_first) in rows.items():
-        assert float(us_per_q) > 0, p.stdout
-        assert float(median) > 0 and float(mean) > 0 and float(to_first) > 0, p.stdout
+    assert set(rows) == {'floor', 'floor-loop', 'ours', 'knot-resolver', 'unbound'}, p.stdout
+    for name, values in rows.items():
+        assert len(values) == 6, p.stdout
+        assert all(float(v) > 0 for v in values), p.stdout
     assert float(rows['floor'][1]) == 1.0
     assert float(rows['ours'][3]) == 1.0    # the first build against itself
+    assert float(rows['knot-resolver'][4]) == 1.0
+    assert float(rows['unbound'][5]) == 1.0
