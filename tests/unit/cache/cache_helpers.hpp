@@ -12,6 +12,11 @@
 
 namespace kresd::cache::test {
 
+// The "now" of the tests (seconds), and sizes and types they use.
+inline constexpr uint64_t T0 = 1700000000;
+inline constexpr uint64_t MiB = 1024 * 1024;
+inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, MX = 15, TXT = 16, AAAA = 28;
+
 // "www.Example.com" -> wire; "." -> root. No escapes.
 inline std::vector<uint8_t> wire(std::string_view text) {
     std::vector<uint8_t> out;

@@ -20,10 +20,6 @@ using kresd::test::fork_child;
 
 namespace {
 
-constexpr uint64_t T0 = 1700000000;
-constexpr uint16_t A = 1, NS = 2, CNAME = 5, MX = 15, AAAA = 28;
-constexpr uint64_t MiB = 1024 * 1024;
-
 bool put(Cache& c, const std::string& name, uint16_t type, uint8_t last) {
     std::vector<uint8_t> rd{192, 0, 2, last};
     if (type == AAAA) rd.resize(16, last);

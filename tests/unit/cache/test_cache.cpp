@@ -14,10 +14,6 @@ using namespace kresd::cache::test;
 
 namespace {
 
-constexpr uint64_t T0 = 1700000000;
-constexpr uint16_t A = 1, NS = 2, MX = 15, AAAA = 28;
-constexpr uint64_t MiB = 1024 * 1024;
-
 bool put_a(Cache& c, std::string_view name, uint32_t ttl, Rank rank, uint64_t now,
            uint8_t last = 1) {
     const auto rd = bytes({192, 0, 2, last});

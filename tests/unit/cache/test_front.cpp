@@ -25,10 +25,6 @@ using kresd::test::fork_child;
 
 namespace {
 
-constexpr uint64_t T0 = 1700000000;
-constexpr uint16_t A = 1;
-constexpr uint64_t MiB = 1024 * 1024;
-
 std::vector<uint8_t> key_of(const std::string& name, uint16_t type = A) {
     keys::Key k;
     REQUIRE(keys::make_key(wire(name), keys::Kind::rrset, type, k));

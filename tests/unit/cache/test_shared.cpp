@@ -20,10 +20,6 @@ using kresd::test::fork_child;
 
 namespace {
 
-constexpr uint64_t T0 = 1700000000;
-constexpr uint16_t A = 1, AAAA = 28, TXT = 16;
-constexpr uint64_t MiB = 1024 * 1024;
-
 bool put_aaaa(Cache& c, const std::string& name, uint32_t ttl, uint64_t now) {
     const std::vector<uint8_t> a(16, 0x20), b(16, 0x21);
     return c.put_rrset(wire(name), AAAA, ttl, {sp(a), sp(b)}, Rank::auth_answer, now);
