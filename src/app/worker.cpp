@@ -202,12 +202,15 @@ void Worker::retire(Pending* p)
 bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
 {
     if (hints_.empty() || q.qclass != dns::klass::IN) return false;
-    if (q.qtype != dns::type::A && q.qtype != dns::type::AAAA) return false;
     auto name = q.qname_lower.view();
     auto it = hints_.find(std::vector<uint8_t>(name.begin(), name.end()));
     if (it == hints_.end()) return false;
+    // A hinted name is answered here whatever the type: the addresses of
+    // the family asked for, else NODATA (as Knot Resolver's hints do by
+    // default). Resolving the other types would let an AAAA query get
+    // NXDOMAIN for a name whose A the hints give.
+    if (q.qtype != dns::type::A && q.qtype != dns::type::AAAA) return true;
     int family = q.qtype == dns::type::A ? AF_INET : AF_INET6;
-    bool any = false;
     for (const auto& a : it->second) {
         if (a.family() != family) continue;
         std::span<const uint8_t> rdata =
@@ -219,9 +222,8 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
                                                &reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr),
                                            16);
         if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, 5, rdata)) b.set_tc(true);
-        any = true;
     }
-    return any;
+    return true;
 }
 
 void Worker::batch(bool on)

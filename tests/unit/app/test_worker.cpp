@@ -46,7 +46,7 @@ private:
     Counts& c_;
 };
 
-std::vector<uint8_t> query_wire(uint16_t id, const std::string& label)
+std::vector<uint8_t> query_wire(uint16_t id, const std::string& label, uint16_t type = 1)
 {
     std::vector<uint8_t> w = {uint8_t(id >> 8), uint8_t(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
     w.push_back(static_cast<uint8_t>(label.size()));
@@ -55,7 +55,7 @@ std::vector<uint8_t> query_wire(uint16_t id, const std::string& label)
         w.push_back(static_cast<uint8_t>(std::strlen(l)));
         w.insert(w.end(), l, l + std::strlen(l));
     }
-    w.insert(w.end(), {0, 0, 1, 0, 1}); // root, A, IN
+    w.insert(w.end(), {0, uint8_t(type >> 8), uint8_t(type), 0, 1}); // root, type, IN
     return w;
 }
 
@@ -196,4 +196,39 @@ TEST_CASE("worker: finished requests are freed while traffic continues", "[app][
         CHECK(worst_backlog <= 2 * kInFlight);
     }
     event_base_free(base);
+}
+
+TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has none",
+          "[app][worker]")
+{
+    modules::Registry mods;
+    policy::Policy policy;
+    std::map<std::vector<uint8_t>, std::vector<resolve::Address>> hints;
+    const std::vector<uint8_t> nas = {3,   'n', 'a', 's', 7,   'e', 'x', 'a', 'm',
+                                      'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
+    auto addr = resolve::parse_address("203.0.113.20");
+    REQUIRE(addr);
+    hints[nas] = {*addr};
+    app::Worker worker(mods, policy, hints);
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    net::ClientInfo client{reinterpret_cast<sockaddr*>(&peer), nullptr, net::Transport::udp, {}};
+    std::vector<uint8_t> out(1232);
+    // (rcode, answer count) of the answer to nas.example.com of `type`.
+    auto ask = [&](uint16_t type) {
+        const auto q = query_wire(7, "nas", type);
+        const size_t n = worker.answer(q, client, out);
+        REQUIRE(n >= 12);
+        REQUIRE(n != net::kDeferred);
+        return std::pair<int, int>(out[3] & 0x0f, out[6] << 8 | out[7]);
+    };
+    CHECK(ask(1) == std::pair<int, int>(0, 1)); // A: the hinted address
+    const size_t a_len = 12 + 17 + 4 + 16;      // header, question, the A record
+    CHECK(worker.answer(query_wire(8, "nas", 1), client, out) == a_len);
+    CHECK(std::vector<uint8_t>(out.begin() + a_len - 4, out.begin() + a_len) ==
+          std::vector<uint8_t>{203, 0, 113, 20});
+    CHECK(ask(28) == std::pair<int, int>(0, 0)); // AAAA: none hinted, NODATA
+    CHECK(ask(15) == std::pair<int, int>(0, 0)); // MX: NODATA
+    CHECK(ask(16) == std::pair<int, int>(0, 0)); // TXT: NODATA
 }
