@@ -74,7 +74,7 @@ struct Daemon {
     net::ServeContext serve;
     modules::Registry mods;
     policy::Policy policy;
-    std::map<std::vector<uint8_t>, std::vector<resolve::Address>> hints;
+    resolve::LocalHints hints;
     resolve::Config resolve_config = resolve::default_config();
     std::unique_ptr<cache::Cache> cache;
     std::unique_ptr<resolve::Resolver> resolver;

@@ -141,7 +141,7 @@ struct Worker::Pending {
 };
 
 Worker::Worker(const modules::Registry& mods, const policy::Policy& policy,
-               const std::map<std::vector<uint8_t>, std::vector<resolve::Address>>& hints)
+               const resolve::LocalHints& hints)
     : mods_(mods), policy_(policy), hints_(hints)
 {
 }
@@ -166,6 +166,21 @@ void Worker::set_resolver(resolve::Resolver* r, event_base* base)
     reaper_.reset(evtimer_new(
         base_, [](evutil_socket_t, short, void* arg) { static_cast<Worker*>(arg)->retired_.clear(); },
         this));
+}
+
+bool Worker::answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b) const
+{
+    // The reverse name of a hinted address: its PTR is the name last given
+    // that address; other types get NODATA, as for the names themselves.
+    const auto name = q.qname_lower.view();
+    const auto bytes = resolve::reverse_address(name);
+    if (!bytes) return false;
+    auto it = hints_.reverse.find(*bytes);
+    if (it == hints_.reverse.end()) return false;
+    if (q.qtype == dns::type::PTR &&
+        !b.add_rr(dns::Section::answer, name, dns::type::PTR, dns::klass::IN, 5, it->second))
+        b.set_tc(true);
+    return true;
 }
 
 bool Worker::begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const
@@ -203,8 +218,8 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
 {
     if (hints_.empty() || q.qclass != dns::klass::IN) return false;
     auto name = q.qname_lower.view();
-    auto it = hints_.find(std::vector<uint8_t>(name.begin(), name.end()));
-    if (it == hints_.end()) return false;
+    auto it = hints_.names.find(std::vector<uint8_t>(name.begin(), name.end()));
+    if (it == hints_.names.end()) return answer_hinted_reverse(q, b);
     // A hinted name is answered here whatever the type: the addresses of
     // the family asked for, else NODATA (as Knot Resolver's hints do by
     // default). Resolving the other types would let an AAAA query get
@@ -213,15 +228,9 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
     int family = q.qtype == dns::type::A ? AF_INET : AF_INET6;
     for (const auto& a : it->second) {
         if (a.family() != family) continue;
-        std::span<const uint8_t> rdata =
-            family == AF_INET
-                ? std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(
-                                               &reinterpret_cast<const sockaddr_in*>(&a.ss)->sin_addr),
-                                           4)
-                : std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(
-                                               &reinterpret_cast<const sockaddr_in6*>(&a.ss)->sin6_addr),
-                                           16);
-        if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, 5, rdata)) b.set_tc(true);
+        if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, 5,
+                      resolve::address_bytes(a)))
+            b.set_tc(true);
     }
     return true;
 }

@@ -20,6 +20,7 @@
 #include "net/upstream.hpp"
 #include "net/upstream_tls.hpp"
 #include "policy/policy.hpp"
+#include "resolve/hints.hpp"
 #include "resolve/resolve.hpp"
 
 namespace kresd::app {
@@ -34,7 +35,7 @@ struct WorkerStats {
 class Worker final : public net::QueryHandler {
 public:
     Worker(const modules::Registry& mods, const policy::Policy& policy,
-           const std::map<std::vector<uint8_t>, std::vector<resolve::Address>>& hints);
+           const resolve::LocalHints& hints);
     ~Worker() override;
 
     size_t answer(std::span<const uint8_t> query, const net::ClientInfo& client,
@@ -62,6 +63,7 @@ private:
     struct Pending;
     friend struct Pending;
     bool answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const;
+    bool answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b) const;
     bool begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const;
     // The padding block for an answer to `q` over `t` (0: none).
     uint16_t padding_for(const dns::Query& q, net::Transport t) const;
@@ -69,7 +71,7 @@ private:
 
     const modules::Registry& mods_;
     const policy::Policy& policy_;
-    const std::map<std::vector<uint8_t>, std::vector<resolve::Address>>& hints_;
+    const resolve::LocalHints& hints_;
     uint16_t edns_size_ = dns::kDefaultEdnsSize;
     uint16_t padding_ = 468;
     WorkerStats stats_;

@@ -273,8 +273,7 @@ void add_hint(lua_State* L, const std::string& name, int value_idx)
     Engine& e = engine_of(L);
     dns::Name n = check_name(L, name, "hints");
     auto addrs = addresses(L, value_idx, "hints");
-    auto& slot = (*e.host().hints)[std::vector<uint8_t>(n.wire.begin(), n.wire.begin() + n.len)];
-    slot.insert(slot.end(), addrs.begin(), addrs.end());
+    for (const auto& a : addrs) e.host().hints->add(n.view(), a);
 }
 
 // hints.set('name addr')
@@ -295,8 +294,9 @@ int l_hints_get(lua_State* L)
 {
     Engine& e = engine_of(L);
     dns::Name n = check_name(L, check_string(L, 1, "hints.get"), "hints.get");
-    auto it = e.host().hints->find(std::vector<uint8_t>(n.wire.begin(), n.wire.begin() + n.len));
-    if (it == e.host().hints->end()) return 0;
+    const auto& names = e.host().hints->names;
+    auto it = names.find(std::vector<uint8_t>(n.wire.begin(), n.wire.begin() + n.len));
+    if (it == names.end()) return 0;
     lua_newtable(L);
     int i = 0;
     for (const auto& a : it->second) {

@@ -20,6 +20,7 @@
 
 #include "net/endpoints.hpp"
 #include "policy/policy.hpp"
+#include "resolve/hints.hpp"
 #include "net/handler.hpp"
 #include "modules/module.hpp"
 
@@ -58,8 +59,8 @@ struct Host {
     const uint64_t* dropped = nullptr;
     policy::Policy* policy = nullptr;
     resolve::Config* resolve_config = nullptr;
-    // Local data from hints['name'] = 'addr': lower-case wire name -> addresses.
-    std::map<std::vector<uint8_t>, std::vector<resolve::Address>>* hints = nullptr;
+    // Local data from hints['name'] = 'addr' (resolve/hints.hpp).
+    resolve::LocalHints* hints = nullptr;
     // (Re)opens the shared cache; throws cache::CacheError.
     std::function<void(uint64_t size, const std::string& dir)> cache_open;
     std::function<cache::Cache*()> cache_get;

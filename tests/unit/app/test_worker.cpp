@@ -149,7 +149,7 @@ TEST_CASE("worker: finished requests are freed while traffic continues", "[app][
         Responder upstream(base);
         modules::Registry mods;
         policy::Policy policy;
-        std::map<std::vector<uint8_t>, std::vector<resolve::Address>> hints;
+        resolve::LocalHints hints;
         resolve::Clock clock;
         clock.mono_ms = [] {
             timespec ts{};
@@ -203,12 +203,12 @@ TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has
 {
     modules::Registry mods;
     policy::Policy policy;
-    std::map<std::vector<uint8_t>, std::vector<resolve::Address>> hints;
+    resolve::LocalHints hints;
     const std::vector<uint8_t> nas = {3,   'n', 'a', 's', 7,   'e', 'x', 'a', 'm',
                                       'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
     auto addr = resolve::parse_address("203.0.113.20");
     REQUIRE(addr);
-    hints[nas] = {*addr};
+    hints.add(nas, *addr);
     app::Worker worker(mods, policy, hints);
     sockaddr_in peer{};
     peer.sin_family = AF_INET;
@@ -231,4 +231,26 @@ TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has
     CHECK(ask(28) == std::pair<int, int>(0, 0)); // AAAA: none hinted, NODATA
     CHECK(ask(15) == std::pair<int, int>(0, 0)); // MX: NODATA
     CHECK(ask(16) == std::pair<int, int>(0, 0)); // TXT: NODATA
+
+    // The reverse name of the address: PTR to the name, NODATA otherwise.
+    auto ask_reverse = [&](uint16_t type) {
+        std::vector<uint8_t> q = {0, 9, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+        for (const char* l : {"20", "113", "0", "203", "in-addr", "arpa"}) {
+            q.push_back(static_cast<uint8_t>(std::strlen(l)));
+            q.insert(q.end(), l, l + std::strlen(l));
+        }
+        q.insert(q.end(), {0, uint8_t(type >> 8), uint8_t(type), 0, 1});
+        const size_t n = worker.answer(q, client, out);
+        REQUIRE(n >= 12);
+        REQUIRE(n != net::kDeferred);
+        return std::vector<uint8_t>(out.begin(), out.begin() + static_cast<long>(n));
+    };
+    const auto ptr = ask_reverse(12);
+    CHECK((ptr[3] & 0x0f) == 0);
+    CHECK((ptr[6] << 8 | ptr[7]) == 1);
+    // The answer ends with the RDATA: nas.example.com in full.
+    CHECK(std::vector<uint8_t>(ptr.end() - static_cast<long>(nas.size()), ptr.end()) == nas);
+    const auto other = ask_reverse(1);
+    CHECK((other[3] & 0x0f) == 0);
+    CHECK((other[6] << 8 | other[7]) == 0);
 }

@@ -24,7 +24,7 @@ struct Fixture {
     net::Endpoints endpoints{serve};
     policy::Policy policy;
     resolve::Config resolve_config;
-    std::map<std::vector<uint8_t>, std::vector<resolve::Address>> hints;
+    resolve::LocalHints hints;
     std::unique_ptr<cache::Cache> cache;
     std::string cache_dir;
     std::unique_ptr<lua::Engine> engine;
@@ -191,7 +191,7 @@ TEST_CASE("engine: hints.root and local hints", "[lua]")
     size_t addrs = 0;
     for (const auto& [name, list] : f.resolve_config.root_hints) addrs += list.size();
     CHECK(addrs == 3);
-    CHECK(f.hints.size() == 2);
+    CHECK(f.hints.names.size() == 2);
     CHECK(f.engine->eval("hints.get('router.lan')") == "{\n    '192.168.1.1',\n}");
     CHECK_THAT(f.run("hints.root({['a.'] = 'nope'})\n"), Catch::Contains("nope"));
     CHECK_THAT(f.run("hints.root({})\n"), Catch::Contains("no root servers"));
