@@ -4,8 +4,8 @@
 // Why: a cache hit that walks LMDB's B-tree costs about 1,100 instructions
 // and a few cache misses on pages other instances may have moved; the same
 // hit from a small process-local table costs a hash, one table line, one
-// entry and its generation. The table must never answer what the database no longer holds, and
-// other processes write the database. So:
+// entry and its generation. The table must never answer what the database
+// no longer holds, and other processes write the database. So:
 //
 // Generations, the file <dir>/front-2.gen, shared by every process of the
 // cache (MAP_SHARED): kBuckets 64-bit generations, one per bucket of keys
@@ -41,7 +41,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <span>
