@@ -178,7 +178,8 @@ bool Worker::answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b)
     auto it = hints_.reverse.find(*bytes);
     if (it == hints_.reverse.end()) return false;
     if (q.qtype == dns::type::PTR &&
-        !b.add_rr(dns::Section::answer, name, dns::type::PTR, dns::klass::IN, 5, it->second))
+        !b.add_rr(dns::Section::answer, name, dns::type::PTR, dns::klass::IN,
+                  resolve::LocalHints::kTtl, it->second))
         b.set_tc(true);
     return true;
 }
@@ -228,7 +229,7 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
     int family = q.qtype == dns::type::A ? AF_INET : AF_INET6;
     for (const auto& a : it->second) {
         if (a.family() != family) continue;
-        if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, 5,
+        if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, resolve::LocalHints::kTtl,
                       resolve::address_bytes(a)))
             b.set_tc(true);
     }

@@ -1,5 +1,7 @@
 #include "resolve/hints.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <netinet/in.h>
 #include <string_view>
 
@@ -46,6 +48,12 @@ void LocalHints::add(std::span<const uint8_t> name, const Address& a) {
 }
 
 std::optional<std::vector<uint8_t>> reverse_address(std::span<const uint8_t> name) {
+    // Every query for a name that is not hinted comes here when there are
+    // hints: turn the others away before splitting the name into labels.
+    static constexpr uint8_t kArpa[] = {4, 'a', 'r', 'p', 'a', 0};
+    if (name.size() < sizeof kArpa ||
+        !std::equal(std::begin(kArpa), std::end(kArpa), name.end() - sizeof kArpa))
+        return std::nullopt;
     std::vector<std::string_view> l;
     if (!labels(name, l) || l.size() < 2 || l[l.size() - 1] != "arpa") return std::nullopt;
     const std::string_view zone = l[l.size() - 2];

@@ -14,6 +14,7 @@
 namespace kresd::resolve {
 
 struct LocalHints {
+    static constexpr uint32_t kTtl = 5; // of every answer from the hints
     // Lower-cased wire name -> its addresses, in the order added.
     std::map<std::vector<uint8_t>, std::vector<Address>> names;
     // Address bytes (4 or 16) -> the name last given that address: the PTR
