@@ -260,6 +260,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
     bool begun = false;
     switch (st) {
     case dns::ParseStatus::ok: {
+        if (resolver_) resolver_->prefetch(q);
         begun = begin_answer(q, b);
         if (!begun) break;
         const bool special = policy::maybe_special(q);

@@ -128,6 +128,12 @@ class Cache {
     // read transaction. Returns true when `v` took all of it (begin() and
     // every rdata() returned true); false on a miss or when `v` stopped.
     // The default goes through get_rrset().
+    // A hint that visit_rrset(owner, type) follows soon: the cache starts
+    // loading the memory that lookup reads first. No effect on results.
+    virtual void prefetch_rrset(std::span<const uint8_t> owner, uint16_t type) const {
+        (void)owner;
+        (void)type;
+    }
     virtual bool visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
                              RRsetVisitor& v) {
         auto rr = get_rrset(owner, type, now);

@@ -175,7 +175,7 @@ const FrontTable::Entry* FrontTable::find(std::span<const uint8_t> owner, uint16
                                           uint64_t hash) const {
     if (!mem_) return nullptr;
     const uint64_t tag = tag_of(hash);
-    const uint64_t* set = &slots()[(hash & (kSlots / kWays - 1)) * kWays];
+    const uint64_t* set = set_of(hash);
     for (size_t w = 0; w < kWays; ++w)
         if (const Entry* e = same(set[w], tag, owner, type)) return e;
     return nullptr;

@@ -74,6 +74,7 @@ class Generations {
     bool ok() const { return map_ != nullptr; }
 
     uint64_t current(uint64_t hash) const; // max(bucket, all)
+    void prefetch(uint64_t hash) const { __builtin_prefetch(bucket(hash)); }
     void mark(uint64_t hash, uint64_t txnid);
     void mark_all(uint64_t txnid);
     void committed(uint64_t txnid);
@@ -121,6 +122,10 @@ class FrontTable {
     // The entry of (owner, type), or null; `hash` is hash(owner, type).
     // The caller checks its generation.
     const Entry* find(std::span<const uint8_t> owner, uint16_t type, uint64_t hash) const;
+    // Starts loading the slots find(.., hash) will read.
+    void prefetch(uint64_t hash) const {
+        if (mem_) __builtin_prefetch(set_of(hash));
+    }
     // Stores `head` (its owner_len and list_len are set here), the owner and
     // the rdata list, replacing an older entry of the same (owner, type).
     // Entries over kMaxEntry bytes are not stored.
@@ -138,6 +143,9 @@ class FrontTable {
     static constexpr uint64_t kPosMask = (uint64_t{1} << kPosBits) - 1;
     static constexpr size_t kWays = 4;
     static uint64_t tag_of(uint64_t hash) { return hash >> kPosBits << kPosBits; }
+    const uint64_t* set_of(uint64_t hash) const {
+        return &slots()[(hash & (kSlots / kWays - 1)) * kWays];
+    }
     // The entry a slot holds for `tag`, or null (other tag, empty, or
     // overwritten since).
     const Entry* at(uint64_t slot, uint64_t tag) const;

@@ -73,6 +73,9 @@ class Store {
         if (!covered_checked_) check_covered();
         return &front_;
     }
+    // The same table without the check, for prefetching only (a table
+    // about to be emptied is harmless to load).
+    const FrontTable* front_unchecked() const { return gens_.ok() ? &front_ : nullptr; }
     const Generations& generations() const { return gens_; }
 
     // Every write transaction calls changed() for each key it puts or

@@ -179,6 +179,10 @@ public:
     // would get (no_cache and debug always take the Request).
     bool answer_from_cache(const dns::Query& q, const RequestOptions& opts,
                            dns::ResponseBuilder& out);
+    // Called as soon as `q` is parsed, when answer_from_cache(q) may
+    // follow: starts loading what its lookup will read, so that the load
+    // overlaps the work in between (policy, the answer's header).
+    void prefetch(const dns::Query& q) const;
     // Where DEBUG_ALWAYS lines go (default: util log, group "resolv",
     // whatever the log level). One line per step of a request with
     // RequestOptions::debug.

@@ -96,6 +96,12 @@ private:
 
 } // namespace
 
+void Resolver::prefetch(const dns::Query& q) const
+{
+    if (impl_->cache != nullptr && q.qclass == dns::klass::IN)
+        impl_->cache->prefetch_rrset(q.qname_lower.view(), q.qtype);
+}
+
 bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts,
                                  dns::ResponseBuilder& out)
 {

@@ -400,3 +400,29 @@ TEST_CASE("front: reads never go back behind a write another process announced",
     CHECK(last_read == N);
     CHECK(reads > 10);
 }
+
+TEST_CASE("front: a prefetch is only a hint", "[cache][front]") {
+    // Before the table's memory exists, with a name no key can be made of,
+    // and without the generations file: nothing is read or kept.
+    TempDir tmp;
+    auto c = Cache::open(tmp.path(), 4 * MiB);
+    const auto www = wire("www.example.com");
+    c->prefetch_rrset(sp(www), A); // no table memory yet
+    const std::vector<uint8_t> bad(300, 1); // longer than any name
+    c->prefetch_rrset(sp(bad), A);
+    CHECK(last_octet(*c, "www.example.com") == -1);
+    REQUIRE(put_a(*c, "www.example.com", 1));
+    CHECK(last_octet(*c, "www.example.com") == 1); // fills the table
+    c->prefetch_rrset(sp(www), A);
+    c->prefetch_rrset(sp(bad), A);
+    // A prefetch holds no state: a write after it is what the lookup sees.
+    REQUIRE(put_a(*c, "www.example.com", 2));
+    CHECK(last_octet(*c, "www.example.com") == 2);
+
+    TempDir bare;
+    REQUIRE(mkdir((bare.path() + "/" + Generations::kFile).c_str(), 0700) == 0);
+    auto d = Cache::open(bare.path(), 4 * MiB);
+    d->prefetch_rrset(sp(www), A);
+    REQUIRE(put_a(*d, "www.example.com", 3));
+    CHECK(last_octet(*d, "www.example.com") == 3);
+}
