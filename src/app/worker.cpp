@@ -175,11 +175,10 @@ bool Worker::answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b)
     const auto name = q.qname_lower.view();
     const auto bytes = resolve::reverse_address(name);
     if (!bytes) return false;
-    auto it = hints_.reverse.find(*bytes);
-    if (it == hints_.reverse.end()) return false;
-    if (q.qtype == dns::type::PTR &&
-        !b.add_rr(dns::Section::answer, name, dns::type::PTR, dns::klass::IN,
-                  resolve::LocalHints::kTtl, it->second))
+    const auto* target = hints_.ptr_target(*bytes);
+    if (target == nullptr) return false;
+    if (q.qtype != dns::type::PTR) return hints_.use_nodata;
+    if (!b.add_rr(dns::Section::answer, name, dns::type::PTR, dns::klass::IN, hints_.ttl, *target))
         b.set_tc(true);
     return true;
 }
@@ -224,16 +223,18 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
     // A hinted name is answered here whatever the type: the addresses of
     // the family asked for, else NODATA (as Knot Resolver's hints do by
     // default). Resolving the other types would let an AAAA query get
-    // NXDOMAIN for a name whose A the hints give.
-    if (q.qtype != dns::type::A && q.qtype != dns::type::AAAA) return true;
-    int family = q.qtype == dns::type::A ? AF_INET : AF_INET6;
+    // NXDOMAIN for a name whose A the hints give. hints.use_nodata(false)
+    // resolves them instead.
+    const int family = q.qtype == dns::type::A ? AF_INET : q.qtype == dns::type::AAAA ? AF_INET6 : 0;
+    bool any = false;
     for (const auto& a : it->second) {
         if (a.family() != family) continue;
-        if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, resolve::LocalHints::kTtl,
+        any = true;
+        if (!b.add_rr(dns::Section::answer, name, q.qtype, dns::klass::IN, hints_.ttl,
                       resolve::address_bytes(a)))
             b.set_tc(true);
     }
-    return true;
+    return any || hints_.use_nodata;
 }
 
 void Worker::batch(bool on)

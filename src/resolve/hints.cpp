@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <string_view>
 
+#include "dns/wire.hpp"
+
 namespace kresd::resolve {
 
 namespace {
@@ -40,11 +42,104 @@ std::span<const uint8_t> address_bytes(const Address& a) {
         16};
 }
 
-void LocalHints::add(std::span<const uint8_t> name, const Address& a) {
-    names[std::vector<uint8_t>(name.begin(), name.end())].push_back(a);
+namespace {
+
+std::vector<uint8_t> lowered(std::span<const uint8_t> name) {
+    std::vector<uint8_t> out(name.begin(), name.end());
+    for (size_t pos = 0; pos < out.size() && out[pos] != 0; pos += 1 + out[pos])
+        for (size_t i = pos + 1; i <= pos + out[pos] && i < out.size(); ++i)
+            if (out[i] >= 'A' && out[i] <= 'Z') out[i] = static_cast<uint8_t>(out[i] + ('a' - 'A'));
+    return out;
+}
+
+bool same_ip(const Address& a, const Address& b) {
+    const auto x = address_bytes(a), y = address_bytes(b);
+    return std::equal(x.begin(), x.end(), y.begin(), y.end());
+}
+
+std::vector<uint8_t> key_of(const Address& a) {
     const auto bytes = address_bytes(a);
-    reverse[std::vector<uint8_t>(bytes.begin(), bytes.end())] =
-        std::vector<uint8_t>(name.begin(), name.end());
+    return {bytes.begin(), bytes.end()};
+}
+
+} // namespace
+
+void LocalHints::add(std::span<const uint8_t> name, const Address& a, bool with_reverse) {
+    auto lower = lowered(name);
+    auto& addrs = names[lower];
+    if (std::any_of(addrs.begin(), addrs.end(), [&](const Address& x) { return same_ip(x, a); }))
+        return;
+    addrs.push_back(a);
+    if (!with_reverse) return;
+    auto& owners = reverse[key_of(a)];
+    if (std::find(owners.begin(), owners.end(), lower) == owners.end())
+        owners.push_back(std::move(lower));
+}
+
+size_t LocalHints::remove(std::span<const uint8_t> name, const Address* a) {
+    const auto lower = lowered(name);
+    auto it = names.find(lower);
+    if (it == names.end()) return 0;
+    size_t removed = 0;
+    auto& addrs = it->second;
+    for (auto x = addrs.begin(); x != addrs.end();) {
+        if (a != nullptr && !same_ip(*x, *a)) {
+            ++x;
+            continue;
+        }
+        auto r = reverse.find(key_of(*x));
+        if (r != reverse.end()) {
+            std::erase(r->second, lower);
+            if (r->second.empty()) reverse.erase(r);
+        }
+        x = addrs.erase(x);
+        ++removed;
+    }
+    if (addrs.empty()) names.erase(it);
+    return removed;
+}
+
+const std::vector<uint8_t>* LocalHints::ptr_target(std::span<const uint8_t> bytes) const {
+    auto it = reverse.find(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    return it == reverse.end() || it->second.empty() ? nullptr : &it->second.back();
+}
+
+HostsLine parse_hosts_line(std::string_view line) {
+    HostsLine out;
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    std::vector<std::string_view> words;
+    for (size_t pos = 0;;) {
+        pos = line.find_first_not_of(" \t\r\n\v\f", pos);
+        if (pos == std::string_view::npos) break;
+        const size_t end = std::min(line.size(), line.find_first_of(" \t\r\n\v\f", pos));
+        words.push_back(line.substr(pos, end - pos));
+        pos = end;
+    }
+    if (words.empty()) return out; // blank
+    const auto addr = words[0].find('@') == std::string_view::npos
+                          ? parse_address(std::string(words[0]))
+                          : std::nullopt; // an address, not an address@port
+    if (!addr) {
+        out.kind = HostsLine::Kind::bad_address;
+        out.bad = words[0];
+        return out;
+    }
+    out.address = *addr;
+    if (words.size() == 1) {
+        out.kind = HostsLine::Kind::no_name;
+        return out;
+    }
+    for (size_t i = 1; i < words.size(); ++i) {
+        dns::Name n;
+        if (!dns::name_from_text(words[i], n)) {
+            out.kind = HostsLine::Kind::bad_name;
+            out.bad = words[i];
+            return out;
+        }
+        out.names.emplace_back(n.wire.begin(), n.wire.begin() + n.len);
+    }
+    out.kind = HostsLine::Kind::entry;
+    return out;
 }
 
 std::optional<std::vector<uint8_t>> reverse_address(std::span<const uint8_t> name) {

@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "resolve/resolve.hpp"
@@ -14,17 +16,45 @@
 namespace kresd::resolve {
 
 struct LocalHints {
-    static constexpr uint32_t kTtl = 5; // of every answer from the hints
+    static constexpr uint32_t kDefaultTtl = 5;
+    uint32_t ttl = kDefaultTtl; // of every answer from the hints (hints.ttl())
+    // A hinted name's other types (and its reverse name's) get NODATA;
+    // false lets those queries be resolved (hints.use_nodata()).
+    bool use_nodata = true;
     // Lower-cased wire name -> its addresses, in the order added.
     std::map<std::vector<uint8_t>, std::vector<Address>> names;
-    // Address bytes (4 or 16) -> the name last given that address: the PTR
-    // answer of its reverse name (one name, as Knot Resolver answers).
-    std::map<std::vector<uint8_t>, std::vector<uint8_t>> reverse;
+    // Address bytes (4 or 16) -> the names given that address, in the
+    // order added: the PTR answer of its reverse name is the last one (one
+    // name, as Knot Resolver answers).
+    std::map<std::vector<uint8_t>, std::vector<std::vector<uint8_t>>> reverse;
 
     bool empty() const { return names.empty(); }
-    // Adds `a` to `name` (lower-cased wire) and points its reverse name at it.
-    void add(std::span<const uint8_t> name, const Address& a);
+    // Adds `a` to `name` (a wire name, any case) unless it is there, and
+    // with `with_reverse`, `name` to the names of `a` (a hosts file's
+    // aliases are added without: the PTR names the first name of a line).
+    void add(std::span<const uint8_t> name, const Address& a, bool with_reverse = true);
+    // Removes `a` from `name`, or every address of `name` when `a` is
+    // null, and `name` from the names of each address removed. Returns how
+    // many addresses were removed.
+    size_t remove(std::span<const uint8_t> name, const Address* a);
+    // Forgets every name and address (ttl and use_nodata stay).
+    void clear() {
+        names.clear();
+        reverse.clear();
+    }
+    // The PTR answer for the address bytes, or null.
+    const std::vector<uint8_t>* ptr_target(std::span<const uint8_t> bytes) const;
 };
+
+// One line of a hosts file (hosts(5)): an address, then its names; '#'
+// starts a comment. Blank and comment-only lines give `blank`.
+struct HostsLine {
+    enum class Kind { entry, blank, bad_address, bad_name, no_name } kind = Kind::blank;
+    Address address;
+    std::vector<std::vector<uint8_t>> names; // wire, as written
+    std::string bad;                         // the address or name refused
+};
+HostsLine parse_hosts_line(std::string_view line);
 
 // The 4 or 16 bytes of an IPv4 or IPv6 address (as in A and AAAA RDATA).
 std::span<const uint8_t> address_bytes(const Address& a);

@@ -253,4 +253,22 @@ TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has
     const auto other = ask_reverse(1);
     CHECK((other[3] & 0x0f) == 0);
     CHECK((other[6] << 8 | other[7]) == 0);
+
+    // hints.ttl(): the TTL of every answer (the A record's TTL field is 10
+    // bytes before its end).
+    auto ttl_of_a = [&] {
+        REQUIRE(worker.answer(query_wire(10, "nas", 1), client, out) == a_len);
+        return std::vector<uint8_t>(out.begin() + a_len - 10, out.begin() + a_len - 6);
+    };
+    CHECK(ttl_of_a() == std::vector<uint8_t>{0, 0, 0, 5});
+    hints.ttl = 3600;
+    CHECK(ttl_of_a() == std::vector<uint8_t>{0, 0, 0x0e, 0x10});
+    // hints.use_nodata(false): the other types go on to resolution (with no
+    // resolver here: REFUSED); the addresses are still answered.
+    hints.use_nodata = false;
+    CHECK(ask(28) == std::pair<int, int>(5, 0));
+    CHECK(ask(15) == std::pair<int, int>(5, 0));
+    CHECK(ask(1) == std::pair<int, int>(0, 1));
+    CHECK(((ask_reverse(1)[3] & 0x0f)) == 5);
+    CHECK((ask_reverse(12)[6] << 8 | ask_reverse(12)[7]) == 1);
 }
