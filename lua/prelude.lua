@@ -118,7 +118,9 @@ Configuration (Knot Resolver 5 names):
   option(NAME, [bool])   verbose([bool])   log_level([level])   user(name, [group])
   cache.open(size, 'lmdb://dir')   cache.size = N*MB   cache.clear([name])   cache.count()
   cache.stats()   cache.max_ttl([s])   cache.min_ttl([s])   cache.backends()
-  hints.root({name = addr})   hints.root_file(path)   hints['name'] = addr   hints.get(name)
+  hints.root({name = addr})   hints.root_file(path)   hints['name'] = addr   hints.get([name])
+  hints.set('name addr')   hints.del('name [addr]')   hints.add_hosts([path])   hints.config([path])
+  hints.ttl([s])   hints.use_nodata(bool)
   policy.add(policy.all|suffix|suffix_common|pattern(ACTION, ...))   policy.todnames({...})
     actions: PASS DENY DENY_MSG(msg) DROP TC REFUSE FLAGS(set, clear) FORWARD({addrs})
              STUB({addrs}) DEBUG_ALWAYS

@@ -1,10 +1,13 @@
 // The `cache`, `hints` and `trust_anchors` tables and mode().
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <lua.hpp>
 #include <set>
 #include <sstream>
 
 #include "lua/engine.hpp"
+#include "util/log.hpp"
 
 namespace kresd::lua {
 
@@ -276,35 +279,153 @@ void add_hint(lua_State* L, const std::string& name, int value_idx)
     for (const auto& a : addrs) e.host().hints->add(n.view(), a);
 }
 
-// hints.set('name addr')
-int l_set(lua_State* L)
+// { result = ok }, as Knot Resolver's hints functions return.
+int push_result(lua_State* L, bool ok)
 {
-    std::string spec = check_string(L, 1, "hints.set");
-    std::istringstream f(spec);
-    std::string name, addr;
-    f >> name >> addr;
-    if (addr.empty()) return luaL_error(L, "hints.set: expected 'name address'");
-    lua_pushstring(L, addr.c_str());
-    add_hint(L, name, lua_gettop(L));
-    lua_pushboolean(L, 1);
+    lua_newtable(L);
+    lua_pushboolean(L, ok);
+    lua_setfield(L, -2, "result");
     return 1;
 }
 
-int l_hints_get(lua_State* L)
+// "name address" (hints.set; hints.del, where the address is optional).
+void split_pair(lua_State* L, const char* fn, std::string& name, std::string& addr)
 {
-    Engine& e = engine_of(L);
-    dns::Name n = check_name(L, check_string(L, 1, "hints.get"), "hints.get");
-    const auto& names = e.host().hints->names;
-    auto it = names.find(std::vector<uint8_t>(n.wire.begin(), n.wire.begin() + n.len));
-    if (it == names.end()) return 0;
+    std::istringstream f(check_string(L, 1, fn));
+    std::string extra;
+    f >> name >> addr >> extra;
+    if (name.empty() || !extra.empty()) luaL_error(L, "%s: expected 'name address'", fn);
+}
+
+// hints.set('name addr')
+int l_set(lua_State* L)
+{
+    std::string name, addr;
+    split_pair(L, "hints.set", name, addr);
+    if (addr.empty()) return luaL_error(L, "hints.set: expected 'name address'");
+    lua_pushstring(L, addr.c_str());
+    add_hint(L, name, lua_gettop(L));
+    return push_result(L, true);
+}
+
+// hints.del('name [addr]'): that address of the name, or all of them.
+int l_del(lua_State* L)
+{
+    std::string name, addr;
+    split_pair(L, "hints.del", name, addr);
+    dns::Name n = check_name(L, name, "hints.del");
+    std::optional<resolve::Address> a;
+    if (!addr.empty()) {
+        a = resolve::parse_address(addr);
+        if (!a) return luaL_error(L, "hints.del: '%s' is not an IP address", addr.c_str());
+    }
+    const size_t removed = engine_of(L).host().hints->remove(n.view(), a ? &*a : nullptr);
+    return push_result(L, removed > 0);
+}
+
+// Reads a hosts file into the hints. Like Knot Resolver, it stops at the
+// first line it cannot read (logged with the file and line; the lines
+// before it stay) and does not fail the configuration.
+bool load_hosts(lua_State* L, const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) {
+        KR_LOG(err, "hints", "cannot read hosts file %s: %s", path.c_str(), std::strerror(errno));
+        return false;
+    }
+    auto& hints = *engine_of(L).host().hints;
+    std::string line;
+    for (int lineno = 1; std::getline(in, line); ++lineno) {
+        const auto h = resolve::parse_hosts_line(line);
+        using K = resolve::HostsLine::Kind;
+        if (h.kind == K::blank) continue;
+        if (h.kind != K::entry) {
+            const std::string why = h.kind == K::no_name       ? "an address without a name"
+                                    : h.kind == K::bad_address ? "'" + h.bad + "' is not an IP address"
+                                                               : "'" + h.bad + "' is not a domain name";
+            KR_LOG(err, "hints", "%s:%d: %s; the rest of the file is not loaded", path.c_str(),
+                   lineno, why.c_str());
+            return false;
+        }
+        // The first name is the canonical one: the PTR answer (as in
+        // Knot Resolver); the aliases get the address only.
+        for (size_t i = 0; i < h.names.size(); ++i) hints.add(h.names[i], h.address, i == 0);
+    }
+    return true;
+}
+
+// hints.add_hosts([path]): /etc/hosts by default.
+int l_add_hosts(lua_State* L)
+{
+    const std::string path =
+        lua_isnoneornil(L, 1) ? std::string("/etc/hosts") : check_string(L, 1, "hints.add_hosts");
+    return push_result(L, load_hosts(L, path));
+}
+
+// hints.config([path]): forgets the local hints (not the root hints), then
+// loads the hosts file if given. Returns 0, or -1 when the file could not
+// be read whole (the numbers Knot Resolver returns).
+int l_hints_config(lua_State* L)
+{
+    std::string path;
+    if (!lua_isnoneornil(L, 1)) path = check_string(L, 1, "hints.config");
+    engine_of(L).host().hints->clear();
+    lua_pushinteger(L, path.empty() || load_hosts(L, path) ? 0 : -1);
+    return 1;
+}
+
+// hints.ttl([seconds]): the TTL of every answer from the hints.
+int l_hints_ttl(lua_State* L)
+{
+    auto& hints = *engine_of(L).host().hints;
+    if (!lua_isnoneornil(L, 1)) {
+        const lua_Number v = lua_isnumber(L, 1) ? lua_tonumber(L, 1) : -1;
+        if (!(v >= 0 && v <= 2147483647.0) || v != static_cast<lua_Number>(static_cast<int64_t>(v)))
+            return luaL_error(L, "hints.ttl: expected a TTL, 0 to 2147483647 seconds");
+        hints.ttl = static_cast<uint32_t>(v);
+    }
+    lua_pushinteger(L, hints.ttl);
+    return 1;
+}
+
+// hints.use_nodata(bool)
+int l_use_nodata(lua_State* L)
+{
+    if (!lua_isboolean(L, 1)) return luaL_error(L, "hints.use_nodata: expected true or false");
+    engine_of(L).host().hints->use_nodata = lua_toboolean(L, 1) != 0;
+    return push_result(L, true);
+}
+
+void push_addresses(lua_State* L, const std::vector<resolve::Address>& addrs)
+{
     lua_newtable(L);
     int i = 0;
-    for (const auto& a : it->second) {
+    for (const auto& a : addrs) {
         std::string s = resolve::address_to_string(a);
         s = s.substr(0, s.rfind('@'));
         lua_pushstring(L, s.c_str());
         lua_rawseti(L, -2, ++i);
     }
+}
+
+// hints.get(name): its addresses, or nil; hints.get(): every name, as
+// { ['name.'] = { addresses } }.
+int l_hints_get(lua_State* L)
+{
+    const auto& names = engine_of(L).host().hints->names;
+    if (lua_isnoneornil(L, 1)) {
+        lua_newtable(L);
+        for (const auto& [wire, addrs] : names) {
+            push_addresses(L, addrs);
+            lua_setfield(L, -2, dns::name_to_text(wire).c_str());
+        }
+        return 1;
+    }
+    dns::Name n = check_name(L, check_string(L, 1, "hints.get"), "hints.get");
+    dns::name_lower(n);
+    auto it = names.find(std::vector<uint8_t>(n.wire.begin(), n.wire.begin() + n.len));
+    if (it == names.end()) return 0;
+    push_addresses(L, it->second);
     return 1;
 }
 
@@ -366,7 +487,9 @@ void bind_cache(lua_State* L)
     lua_setglobal(L, "cache");
 
     lua_newtable(L);
-    set_fns(L, {{"root", l_root}, {"root_file", l_root_file}, {"set", l_set}, {"get", l_hints_get}});
+    set_fns(L, {{"root", l_root}, {"root_file", l_root_file}, {"set", l_set}, {"del", l_del},
+                {"get", l_hints_get}, {"add_hosts", l_add_hosts}, {"config", l_hints_config},
+                {"ttl", l_hints_ttl}, {"use_nodata", l_use_nodata}});
     lua_newtable(L);
     set_fns(L, {{"__index", l_hints_index}, {"__newindex", l_hints_newindex}});
     lua_setmetatable(L, -2);

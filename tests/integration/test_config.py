@@ -247,3 +247,49 @@ def test_same_instance_twice_is_refused(make_kresd, port):
     assert 'twice' in k2.stderr()
     assert k.lua('worker.pid') == str(k.pid)
     k.stop()
+
+
+def test_hints_from_a_hosts_file(make_kresd, port):
+    """hints.add_hosts() reads a hosts file (relative to the rundir),
+    hints.ttl() and hints.use_nodata() change the answers, and
+    hints.del() at run time takes effect at once."""
+    hosts = ("# the lab's names\n"
+             "192.0.2.10   nas.lan  files.lan\n"
+             "2001:db8::10 nas.lan\n")
+    k = make_kresd(LISTEN.format(port=port) + "hints.add_hosts('hosts')\nhints.ttl(60)\n",
+                   instance='hosts', extra_configs={'hosts': hosts})
+    k.start()
+    a = udp(make_query('NAS.lan.', 'A'), port)
+    assert a.rcode() == dns.rcode.NOERROR
+    assert [(str(rr.name).lower(), rr.ttl, [r.to_text() for r in rr]) for rr in a.answer] == \
+        [('nas.lan.', 60, ['192.0.2.10'])]
+    aaaa = udp(make_query('nas.lan.', 'AAAA'), port)
+    assert [r.to_text() for rr in aaaa.answer for r in rr] == ['2001:db8::10']
+    alias = udp(make_query('files.lan.', 'A'), port)
+    assert [r.to_text() for rr in alias.answer for r in rr] == ['192.0.2.10']
+    # The reverse name gets the line's first name; other types NODATA.
+    ptr = udp(make_query('10.2.0.192.in-addr.arpa.', 'PTR'), port)
+    assert [r.to_text() for rr in ptr.answer for r in rr] == ['nas.lan.']
+    mx = udp(make_query('nas.lan.', 'MX'), port)
+    assert mx.rcode() == dns.rcode.NOERROR and not mx.answer
+    assert 'true' in k.lua("hints.del('files.lan').result")
+    gone = udp(make_query('files.lan.', 'A'), port)
+    assert not gone.answer
+    assert '60' in k.lua('hints.ttl()')
+    k.stop()
+
+
+def test_hosts_file_with_a_bad_line(make_kresd, port):
+    """A line that is not 'address name...' stops the reading there, with
+    the file and line in the log; the config goes on (as Knot Resolver)."""
+    k = make_kresd(LISTEN.format(port=port) +
+                   "assert(hints.add_hosts('hosts').result == false)\n",
+                   instance='badhosts',
+                   extra_configs={'hosts': "192.0.2.1 one.lan\nnot-an-ip two.lan\n"
+                                           "192.0.2.3 three.lan\n"})
+    k.start()
+    assert [r.to_text() for rr in udp(make_query('one.lan.', 'A'), port).answer for r in rr] == \
+        ['192.0.2.1']
+    assert not udp(make_query('three.lan.', 'A'), port).answer
+    k.stop()
+    assert "hosts:2: 'not-an-ip' is not an IP address" in k.stderr()

@@ -223,3 +223,60 @@ TEST_CASE("engine: cache settings", "[lua]")
     f.cache.reset();
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("engine: hosts files and the other hints functions", "[lua]")
+{
+    Fixture f;
+    char path[] = "/tmp/kresd-unit-hostsXXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    std::ofstream(path) << "# local names\n"
+                           "192.168.1.10  nas.lan  files.LAN\n"
+                           "fd00::10      nas.lan\n"
+                           "192.168.1.11\n"  // no name: the reading stops here
+                           "192.168.1.12  late.lan\n";
+    const std::string p(path);
+    CHECK(f.engine->eval("hints.add_hosts('" + p + "').result") == "false");
+    CHECK(f.engine->eval("hints.get('files.lan')") == "{\n    '192.168.1.10',\n}");
+    CHECK(f.engine->eval("hints.get('nas.lan')") == "{\n    '192.168.1.10',\n    'fd00::10',\n}");
+    CHECK(f.engine->eval("hints.get('late.lan')").empty()); // nil
+    // The PTR of the address names the line's first name, not its alias.
+    REQUIRE(f.hints.ptr_target(std::vector<uint8_t>{192, 168, 1, 10}) != nullptr);
+    CHECK(*f.hints.ptr_target(std::vector<uint8_t>{192, 168, 1, 10}) ==
+          std::vector<uint8_t>{3, 'n', 'a', 's', 3, 'l', 'a', 'n', 0});
+    CHECK(f.engine->eval("hints.add_hosts('/nonexistent/hosts').result") == "false");
+    CHECK(f.engine->eval("hints.set('printer.lan 192.168.1.20').result") == "true");
+    CHECK(f.engine->eval("hints.del('nas.lan fd00::10').result") == "true");
+    CHECK(f.engine->eval("hints.del('nas.lan fd00::10').result") == "false");
+    CHECK(f.engine->eval("hints.get('nas.lan')") == "{\n    '192.168.1.10',\n}");
+    CHECK(f.engine->eval("hints.del('nas.lan').result") == "true");
+    CHECK(f.engine->eval("hints.get('nas.lan')").empty());
+    CHECK(f.engine->eval("hints.get()") ==
+          "{\n    ['files.lan.'] = {\n        '192.168.1.10',\n    },\n"
+          "    ['printer.lan.'] = {\n        '192.168.1.20',\n    },\n}");
+    CHECK(f.engine->eval("hints.ttl()") == "5");
+    CHECK(f.engine->eval("hints.ttl(3600)") == "3600");
+    CHECK(f.hints.ttl == 3600);
+    CHECK(f.engine->eval("hints.use_nodata(false).result") == "true");
+    CHECK_FALSE(f.hints.use_nodata);
+    // config(): forgets the names (keeps the settings), then reads the file.
+    CHECK(f.engine->eval("hints.config()") == "0");
+    CHECK(f.hints.empty());
+    CHECK(f.engine->eval("hints.config('" + p + "')") == "-1");
+    CHECK(f.hints.names.size() == 2);
+    CHECK(f.hints.ttl == 3600);
+    std::ofstream(path) << "192.168.1.12  late.lan\n";
+    CHECK(f.engine->eval("hints.config('" + p + "')") == "0");
+    CHECK(f.hints.names.size() == 1);
+    std::remove(path);
+    // Bad arguments are errors that name the function.
+    CHECK_THAT(f.run("hints.ttl(-1)\n"), Catch::Contains("hints.ttl"));
+    CHECK_THAT(f.run("hints.ttl(1.5)\n"), Catch::Contains("hints.ttl"));
+    CHECK_THAT(f.run("hints.ttl('x')\n"), Catch::Contains("hints.ttl"));
+    CHECK_THAT(f.run("hints.use_nodata('yes')\n"), Catch::Contains("hints.use_nodata"));
+    CHECK_THAT(f.run("hints.del('a.lan 192.0.2.1 extra')\n"), Catch::Contains("hints.del"));
+    CHECK_THAT(f.run("hints.del('a.lan nope')\n"), Catch::Contains("nope"));
+    CHECK_THAT(f.run("hints.set('a.lan')\n"), Catch::Contains("hints.set"));
+    CHECK(f.hints.ttl == 3600);
+}
