@@ -218,7 +218,7 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
 {
     if (hints_.empty() || q.qclass != dns::klass::IN) return false;
     auto name = q.qname_lower.view();
-    auto it = hints_.names.find(std::vector<uint8_t>(name.begin(), name.end()));
+    auto it = hints_.names.find(name);
     if (it == hints_.names.end()) return answer_hinted_reverse(q, b);
     // A hinted name is answered here whatever the type: the addresses of
     // the family asked for, else NODATA (as Knot Resolver's hints do by

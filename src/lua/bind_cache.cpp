@@ -423,7 +423,7 @@ int l_hints_get(lua_State* L)
     }
     dns::Name n = check_name(L, check_string(L, 1, "hints.get"), "hints.get");
     dns::name_lower(n);
-    auto it = names.find(std::vector<uint8_t>(n.wire.begin(), n.wire.begin() + n.len));
+    auto it = names.find(n.view());
     if (it == names.end()) return 0;
     push_addresses(L, it->second);
     return 1;

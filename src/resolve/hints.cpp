@@ -100,7 +100,7 @@ size_t LocalHints::remove(std::span<const uint8_t> name, const Address* a) {
 }
 
 const std::vector<uint8_t>* LocalHints::ptr_target(std::span<const uint8_t> bytes) const {
-    auto it = reverse.find(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    auto it = reverse.find(bytes);
     return it == reverse.end() || it->second.empty() ? nullptr : &it->second.back();
 }
 

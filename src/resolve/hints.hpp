@@ -3,6 +3,7 @@
 // "Local answers: hints"), and their addresses' reverse names too.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -15,6 +16,15 @@
 
 namespace kresd::resolve {
 
+// Orders byte strings as std::vector's operator< does, and lets a map
+// keyed by vectors be searched with a span (no copy per lookup).
+struct BytesLess {
+    using is_transparent = void;
+    bool operator()(std::span<const uint8_t> a, std::span<const uint8_t> b) const {
+        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+    }
+};
+
 struct LocalHints {
     static constexpr uint32_t kDefaultTtl = 5;
     uint32_t ttl = kDefaultTtl; // of every answer from the hints (hints.ttl())
@@ -22,11 +32,11 @@ struct LocalHints {
     // false lets those queries be resolved (hints.use_nodata()).
     bool use_nodata = true;
     // Lower-cased wire name -> its addresses, in the order added.
-    std::map<std::vector<uint8_t>, std::vector<Address>> names;
+    std::map<std::vector<uint8_t>, std::vector<Address>, BytesLess> names;
     // Address bytes (4 or 16) -> the names given that address, in the
     // order added: the PTR answer of its reverse name is the last one (one
     // name, as Knot Resolver answers).
-    std::map<std::vector<uint8_t>, std::vector<std::vector<uint8_t>>> reverse;
+    std::map<std::vector<uint8_t>, std::vector<std::vector<uint8_t>>, BytesLess> reverse;
 
     bool empty() const { return names.empty(); }
     // Adds `a` to `name` (a wire name, any case) unless it is there, and
