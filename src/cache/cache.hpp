@@ -123,17 +123,17 @@ class Cache {
     // Unexpired data only.
     virtual std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                            uint64_t now) = 0;
-    // The same lookup without copies or allocation, for answering from the
-    // cache: hands the unexpired RRset to `v` inside one read of the shared
-    // read transaction. Returns true when `v` took all of it (begin() and
-    // every rdata() returned true); false on a miss or when `v` stopped.
-    // The default goes through get_rrset().
     // A hint that visit_rrset(owner, type) follows soon: the cache starts
     // loading the memory that lookup reads first. No effect on results.
     virtual void prefetch_rrset(std::span<const uint8_t> owner, uint16_t type) const {
         (void)owner;
         (void)type;
     }
+    // The same lookup without copies or allocation, for answering from the
+    // cache: hands the unexpired RRset to `v` inside one read of the shared
+    // read transaction. Returns true when `v` took all of it (begin() and
+    // every rdata() returned true); false on a miss or when `v` stopped.
+    // The default goes through get_rrset().
     virtual bool visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
                              RRsetVisitor& v) {
         auto rr = get_rrset(owner, type, now);

@@ -45,11 +45,11 @@ std::span<const uint8_t> address_bytes(const Address& a) {
 namespace {
 
 std::vector<uint8_t> lowered(std::span<const uint8_t> name) {
-    std::vector<uint8_t> out(name.begin(), name.end());
-    for (size_t pos = 0; pos < out.size() && out[pos] != 0; pos += 1 + out[pos])
-        for (size_t i = pos + 1; i <= pos + out[pos] && i < out.size(); ++i)
-            if (out[i] >= 'A' && out[i] <= 'Z') out[i] = static_cast<uint8_t>(out[i] + ('a' - 'A'));
-    return out;
+    dns::Name n;
+    n.len = static_cast<uint8_t>(std::min(name.size(), n.wire.size()));
+    std::copy_n(name.begin(), n.len, n.wire.begin());
+    dns::name_lower(n);
+    return {n.wire.begin(), n.wire.begin() + n.len};
 }
 
 bool same_ip(const Address& a, const Address& b) {
