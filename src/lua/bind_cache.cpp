@@ -351,6 +351,10 @@ bool load_hosts(lua_State* L, const std::string& path)
         // Knot Resolver); the aliases get the address only.
         for (size_t i = 0; i < h.names.size(); ++i) hints.add(h.names[i], h.address, i == 0);
     }
+    if (in.bad()) { // e.g. a directory: it opens, and the first read fails
+        KR_LOG(err, "hints", "cannot read hosts file %s: %s", path.c_str(), std::strerror(errno));
+        return false;
+    }
     return true;
 }
 

@@ -246,6 +246,7 @@ TEST_CASE("engine: hosts files and the other hints functions", "[lua]")
     CHECK(*f.hints.ptr_target(std::vector<uint8_t>{192, 168, 1, 10}) ==
           std::vector<uint8_t>{3, 'n', 'a', 's', 3, 'l', 'a', 'n', 0});
     CHECK(f.engine->eval("hints.add_hosts('/nonexistent/hosts').result") == "false");
+    CHECK(f.engine->eval("hints.add_hosts('/tmp').result") == "false"); // a directory
     CHECK(f.engine->eval("hints.set('printer.lan 192.168.1.20').result") == "true");
     CHECK(f.engine->eval("hints.del('nas.lan fd00::10').result") == "true");
     CHECK(f.engine->eval("hints.del('nas.lan fd00::10').result") == "false");
