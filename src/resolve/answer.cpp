@@ -9,7 +9,10 @@ namespace kresd::resolve {
 
 bool Request::Impl::cache_enabled() const
 {
-    return res.cache() != nullptr && !opts.no_cache;
+    // The cache holds class IN data only (its keys carry no class): a
+    // request of another class neither reads it (an IN answer would come
+    // back relabelled) nor writes it (its records would pass for IN).
+    return res.cache() != nullptr && !opts.no_cache && class_in;
 }
 
 // One RRset (same owner, type and class). RFC 2181 5.2: its TTL is the

@@ -36,6 +36,8 @@ import pytest
 
 import dns.exception
 import dns.flags
+import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
 
@@ -322,6 +324,26 @@ def test_cached_answers_need_no_upstream(start_kresd, lab):
         assert rcode(r) == 'NXDOMAIN' and soa_owner(r) == 'example.sim.', str(r)
         r = ask(port, 'v4only.example.sim.', 'AAAA', timeout=CACHED_TIMEOUT)
         assert rcode(r) == 'NOERROR' and not r.answer and soa_owner(r) == 'example.sim.', str(r)
+
+
+def test_other_classes_never_see_the_in_cache(start_kresd):
+    """The cache holds class IN only: a CH question for a cached IN name is
+    not answered with the IN records relabelled (Knot Resolver 5.6 gives
+    SERVFAIL here, as the lab's servers serve IN only), and a CH question
+    first leaves nothing that an IN question would take."""
+    k, port = start_kresd()
+
+    def ask_class(name, rdclass):
+        q = dns.message.make_query(name, 'A', rdclass, use_edns=0)
+        return dns.query.udp(q, '127.0.0.1', port=port, timeout=RESOLVE_TIMEOUT)
+
+    assert_answer(ask(port, 'www.example.sim.'), 'A', ['192.0.2.1'])
+    for rdclass in ('CH', 'ANY'):
+        r = ask_class('www.example.sim.', rdclass)
+        assert rcode(r) == 'SERVFAIL' and not r.answer, str(r)
+    r = ask_class('mail.example.sim.', 'CH')
+    assert rcode(r) == 'SERVFAIL' and not r.answer, str(r)
+    assert_answer(ask(port, 'mail.example.sim.'), 'A', ['192.0.2.2'])
 
 
 def test_ttl_decreases_in_cached_answers(start_kresd):
