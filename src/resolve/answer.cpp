@@ -12,7 +12,7 @@ bool Request::Impl::cache_enabled() const
     // The cache holds class IN data only (its keys carry no class): a
     // request of another class neither reads it (an IN answer would come
     // back relabelled) nor writes it (its records would pass for IN).
-    return res.cache() != nullptr && !opts.no_cache && class_in;
+    return res.cache() != nullptr && !opts.no_cache && goals.front().qclass == dns::klass::IN;
 }
 
 // One RRset (same owner, type and class). RFC 2181 5.2: its TTL is the

@@ -18,7 +18,6 @@ Request::Impl::Impl(Resolver& r, const dns::Query& q, const RequestOptions& o)
     g.sname = q.qname;
     g.qtype = q.qtype;
     g.qclass = q.qclass;
-    class_in = q.qclass == dns::klass::IN;
     goals.push_back(std::move(g));
     REQ_LOG("begin '%s' type %u%s", names::text(q.qname).c_str(), q.qtype,
         opts.forward.empty() ? "" : " (forwarding)");

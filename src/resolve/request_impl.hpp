@@ -140,7 +140,6 @@ struct Request::Impl {
     Resolver& res;
     RequestOptions opts;
     std::vector<Goal> goals; // goals[0] is the client's question
-    bool class_in = true;    // the question's class is IN (cache_enabled())
     unsigned upstream = 0, subrequests = 0, referrals = 0;
     uint64_t start_ms = 0;
     uint16_t log_id = 0;
