@@ -89,7 +89,7 @@ class Generations {
 
 class FrontTable {
   public:
-    static constexpr size_t kSlots = 32768;       // in 4-way sets
+    static constexpr size_t kSlots = 65536;       // in 8-way sets
     static constexpr size_t kRingBytes = 1 << 20; // entries, oldest overwritten
     static constexpr size_t kMaxEntry = 1024;     // larger RRsets stay in LMDB only
 
@@ -141,7 +141,11 @@ class FrontTable {
     // slots are emptied) before they would need more bits.
     static constexpr unsigned kPosBits = 44;
     static constexpr uint64_t kPosMask = (uint64_t{1} << kPosBits) - 1;
-    static constexpr size_t kWays = 4;
+    // A set of 8 slots is one 64-byte cache line (the mapping is aligned),
+    // the one line a lookup reads, as half of it was with 4 ways; 4-way sets
+    // overflowed for about 3 % of 10,000 names, which then took turns
+    // pushing each other out to LMDB.
+    static constexpr size_t kWays = 8;
     static uint64_t tag_of(uint64_t hash) { return hash >> kPosBits << kPosBits; }
     const uint64_t* set_of(uint64_t hash) const {
         return &slots()[(hash & (kSlots / kWays - 1)) * kWays];

@@ -132,14 +132,17 @@ TEST_CASE("front: old entries are overwritten, never read torn", "[cache][front]
     CHECK(find(t, "huge.example", 1) == nullptr);
 }
 
-TEST_CASE("front: ten thousand small entries fit", "[cache][front]") {
+TEST_CASE("front: ten thousand small entries fit, all of them", "[cache][front]") {
+    // The benchmark's hits list asks 10,000 names: with 4-way sets about
+    // 3 % of them fell into sets of five or more and went to LMDB on every
+    // other ask; 8-way sets of twice as many slots keep every one.
     FrontTable t;
     for (int i = 0; i < 10000; ++i)
         insert(t, "n" + std::to_string(i) + ".bulk.sim", 1);
     int found = 0;
     for (int i = 0; i < 10000; ++i)
         found += find(t, "n" + std::to_string(i) + ".bulk.sim", 1) != nullptr;
-    CHECK(found > 9800); // a few 4-way sets overflow
+    CHECK(found == 10000);
 }
 
 TEST_CASE("front: generations are shared through the file", "[cache][front]") {
