@@ -70,6 +70,24 @@ bool deliver(RRsetVisitor& v, uint32_t ttl, uint8_t rank, uint16_t count,
 // What a lookup of one key found.
 enum class Found { none, live, expired, corrupt };
 
+// A client's negative answer in the front table (FrontTable::kNegative),
+// after the entry's owner: the generations of the NXDOMAIN and NODATA
+// keys (the entry's own gen and key_hash are those of the RRset key: a
+// write to any of the three may change the answer), then the SOA owner
+// and rdata. Unaligned in the ring: copied out with memcpy.
+struct NegativeTail {
+    uint64_t nx_hash, nx_gen, nd_hash, nd_gen;
+    uint8_t nxdomain;
+    uint8_t soa_owner_len;
+    uint16_t soa_rdata_len;
+};
+
+NegativeTail negative_tail(const FrontTable::Entry& e) {
+    NegativeTail t;
+    std::memcpy(&t, e.rdata_list().data(), sizeof t); // fill_negative wrote at least that
+    return t;
+}
+
 class LmdbCache final : public Cache {
   public:
     LmdbCache(std::string dir, std::shared_ptr<Store> store)
@@ -93,6 +111,8 @@ class LmdbCache final : public Cache {
     void prefetch_rrset(std::span<const uint8_t> owner, uint16_t type) const override;
     bool visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
                      RRsetVisitor& v) override;
+    Answer visit_answer(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
+                        RRsetVisitor& v, NegativeVisitor& n) override;
     bool put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
                       std::span<const uint8_t> soa_owner, std::span<const uint8_t> soa_rdata,
                       uint32_t ttl, uint64_t now) override;
@@ -105,6 +125,40 @@ class LmdbCache final : public Cache {
 
   private:
     uint32_t bound(uint32_t ttl) const { return std::min(std::max(ttl, min_ttl_), max_ttl_); }
+    // The front table's entry of (owner, type) when it is unexpired and its
+    // key's generation has not moved, else null; `hash` is
+    // FrontTable::hash(owner, type). The hit path: kept small and inline.
+    const FrontTable::Entry* rrset_hit(const FrontTable& front, std::span<const uint8_t> owner,
+                                       uint16_t type, uint64_t hash, uint64_t now) const {
+        const auto* e = front.find(owner, type, hash);
+        if (e == nullptr || e->expire <= now ||
+            e->gen != store_->generations().current(e->key_hash))
+            return nullptr;
+        return e;
+    }
+    // The same for a client's negative answer (FrontTable::kNegative): all
+    // three generations it keeps must be current.
+    const FrontTable::Entry* negative_hit(const FrontTable& front, std::span<const uint8_t> owner,
+                                          uint16_t type, uint64_t hash, uint64_t now) const;
+    // Copy a live RRset (d) just read in `txn` under `key` into the front
+    // table, when no write to the key had begun that the snapshot does not
+    // contain. `hash` is FrontTable::hash(owner, type).
+    void fill_rrset(FrontTable& front, MDB_txn* txn, std::span<const uint8_t> owner, uint64_t hash,
+                    const keys::Key& key, const codec::Decoded& d);
+    // visit_answer() past the front table, in one read snapshot; `hash`
+    // and `owner_hash` as visit_answer() made them (unset without a front
+    // table). Out of line: the hits need none of its stack.
+    [[gnu::noinline]] Answer answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type,
+                                              uint64_t now, RRsetVisitor& v, NegativeVisitor& n,
+                                              FrontTable* front, uint64_t hash,
+                                              uint64_t owner_hash);
+    // The same for a client's negative answer (visit_answer), found under
+    // keys {RRset, NXDOMAIN, NODATA} of (owner, type); d is the negative
+    // entry, `hash` FrontTable::hash(owner, type, kNegative).
+    void fill_negative(FrontTable& front, MDB_txn* txn, uint64_t hash,
+                       std::span<const uint8_t> owner, uint16_t type,
+                       std::array<const keys::Key*, 3> keys, bool nxdomain,
+                       const codec::Decoded& d);
     // Looks `key` up in `txn`; on Found::live, `d` views the value.
     Found lookup(MDB_txn* txn, const keys::Key& key, Kind kind, uint16_t type, uint64_t now,
                  codec::Decoded& d);
@@ -295,9 +349,7 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
     uint64_t hash = 0;
     if (front != nullptr) {
         hash = FrontTable::hash(owner, type);
-        const auto* e = front->find(owner, type, hash);
-        if (e != nullptr && e->expire > now &&
-            e->gen == store_->generations().current(e->key_hash)) {
+        if (const auto* e = rrset_hit(*front, owner, type, hash, now)) {
             ++counters_.hits;
             return deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count,
                            e->rdata_list());
@@ -314,29 +366,154 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
         codec::Decoded d;
         found = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (found != Found::live) return MDB_SUCCESS;
-        // A copy only when no write to the key's bucket had begun that this
-        // snapshot does not contain. The generation may be read after the
-        // lookup (the snapshot was fixed before either), so a lookup that
-        // finds nothing costs no generation line.
-        if (front != nullptr) {
-            FrontTable::Entry fill{};
-            fill.key_hash = key_hash(key.view());
-            fill.gen = store_->generations().current(fill.key_hash);
-            if (fill.gen <= mdb_txn_id(txn)) {
-                fill.expire = d.h.expire;
-                fill.ttl = d.h.ttl;
-                fill.type = type;
-                fill.count = d.rdata_count;
-                fill.rank = d.h.rank;
-                front->insert(owner, hash, fill, d.rdata_list);
-            }
-        }
+        if (front != nullptr) fill_rrset(*front, txn, owner, hash, key, d);
         taken = deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list);
         return MDB_SUCCESS;
     });
     if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
     ++(found == Found::live ? counters_.hits : counters_.misses);
     return taken;
+}
+
+const FrontTable::Entry* LmdbCache::negative_hit(const FrontTable& front,
+                                                 std::span<const uint8_t> owner, uint16_t type,
+                                                 uint64_t hash, uint64_t now) const {
+    const auto* e = front.find(owner, type, hash, FrontTable::kNegative);
+    if (e == nullptr || e->expire <= now) return nullptr;
+    const Generations& gens = store_->generations();
+    const NegativeTail t = negative_tail(*e);
+    if (e->gen != gens.current(e->key_hash) || t.nx_gen != gens.current(t.nx_hash) ||
+        t.nd_gen != gens.current(t.nd_hash))
+        return nullptr;
+    return e;
+}
+
+void LmdbCache::fill_rrset(FrontTable& front, MDB_txn* txn, std::span<const uint8_t> owner,
+                           uint64_t hash, const keys::Key& key, const codec::Decoded& d) {
+    // A copy only when no write to the key's bucket had begun that this
+    // snapshot does not contain. The generation may be read after the
+    // lookup (the snapshot was fixed before either), so a lookup that
+    // finds nothing costs no generation line.
+    FrontTable::Entry fill{};
+    fill.key_hash = key_hash(key.view());
+    fill.gen = store_->generations().current(fill.key_hash);
+    if (fill.gen > mdb_txn_id(txn)) return;
+    fill.expire = d.h.expire;
+    fill.ttl = d.h.ttl;
+    fill.type = d.h.type;
+    fill.count = d.rdata_count;
+    fill.rank = d.h.rank;
+    fill.kind = FrontTable::kRRset;
+    front.insert(owner, hash, fill, d.rdata_list);
+}
+
+Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
+                               RRsetVisitor& v, NegativeVisitor& n) {
+    // The order of Request's cache step: the RRset, then NXDOMAIN, then
+    // NODATA. A negative answer depends on all three keys (an RRset the
+    // client may not see, such as glue, does not hide it), so its front
+    // entry keeps the three generations and is used only while none moved.
+    FrontTable* front = store_->front();
+    uint64_t hash = 0, owner_hash = 0;
+    if (front != nullptr) {
+        owner_hash = key_hash(owner);
+        hash = FrontTable::hash_of(owner_hash, type, FrontTable::kRRset);
+        if (const auto* e = rrset_hit(*front, owner, type, hash, now);
+            e != nullptr &&
+            deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count, e->rdata_list())) {
+            ++counters_.hits;
+            return Answer::positive;
+        }
+        const uint64_t nhash = FrontTable::hash_of(owner_hash, type, FrontTable::kNegative);
+        if (const auto* e = negative_hit(*front, owner, type, nhash, now)) {
+            ++counters_.hits;
+            const NegativeTail t = negative_tail(*e);
+            const auto rest = e->rdata_list().subspan(sizeof t);
+            n.negative({t.nxdomain != 0, remaining(e->expire, e->ttl, now),
+                        rest.first(t.soa_owner_len),
+                        rest.subspan(t.soa_owner_len, t.soa_rdata_len)});
+            return Answer::negative;
+        }
+    }
+    return answer_from_lmdb(owner, type, now, v, n, front, hash, owner_hash);
+}
+
+Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
+                                   RRsetVisitor& v, NegativeVisitor& n, FrontTable* front,
+                                   uint64_t hash, uint64_t owner_hash) {
+    keys::Key key;
+    if (!keys::make_key(owner, Kind::rrset, type, key)) {
+        ++counters_.misses;
+        return Answer::none;
+    }
+    keys::Key nx = key, nd = key;
+    keys::retag(nx, Kind::nxdomain, 0);
+    keys::retag(nd, Kind::nodata, type);
+    Answer out = Answer::none;
+    Found f_rr = Found::none, f_nx = Found::none, f_nd = Found::none;
+    store_->read([&](MDB_txn* txn) {
+        codec::Decoded d;
+        f_rr = lookup_read(txn, key, Kind::rrset, type, now, d);
+        if (f_rr == Found::live) {
+            if (front != nullptr) fill_rrset(*front, txn, owner, hash, key, d);
+            if (deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list)) {
+                out = Answer::positive;
+                return MDB_SUCCESS;
+            }
+        }
+        f_nx = lookup_read(txn, nx, Kind::nxdomain, 0, now, d);
+        if (f_nx != Found::live) {
+            f_nd = lookup_read(txn, nd, Kind::nodata, type, now, d);
+            if (f_nd != Found::live) return MDB_SUCCESS;
+        }
+        const bool nxdomain = f_nx == Found::live;
+        if (front != nullptr)
+            fill_negative(*front, txn, FrontTable::hash_of(owner_hash, type, FrontTable::kNegative),
+                          owner, type, {&key, &nx, &nd}, nxdomain, d);
+        n.negative({nxdomain, remaining(d.h, now), d.soa_owner, d.soa_rdata});
+        out = Answer::negative;
+        return MDB_SUCCESS;
+    });
+    if (f_rr == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
+    if (f_nx == Found::corrupt) drop_corrupt(nx, Kind::nxdomain, 0, now);
+    if (f_nd == Found::corrupt) drop_corrupt(nd, Kind::nodata, type, now);
+    ++(out != Answer::none ? counters_.hits : counters_.misses);
+    return out;
+}
+
+void LmdbCache::fill_negative(FrontTable& front, MDB_txn* txn, uint64_t hash,
+                              std::span<const uint8_t> owner, uint16_t type,
+                              std::array<const keys::Key*, 3> keys, bool nxdomain,
+                              const codec::Decoded& d) {
+    // As fill_rrset(), for each of the three keys the answer depends on.
+    const Generations& gens = store_->generations();
+    FrontTable::Entry fill{};
+    fill.key_hash = key_hash(keys[0]->view());
+    fill.gen = gens.current(fill.key_hash);
+    NegativeTail t{};
+    t.nx_hash = key_hash(keys[1]->view());
+    t.nx_gen = gens.current(t.nx_hash);
+    t.nd_hash = key_hash(keys[2]->view());
+    t.nd_gen = gens.current(t.nd_hash);
+    const uint64_t snapshot = mdb_txn_id(txn);
+    if (std::max({fill.gen, t.nx_gen, t.nd_gen}) > snapshot) return;
+    std::array<uint8_t, FrontTable::kMaxEntry> list;
+    const size_t len = sizeof t + d.soa_owner.size() + d.soa_rdata.size();
+    if (len > list.size()) return; // too large for the table anyway
+    t.nxdomain = nxdomain ? 1 : 0;
+    t.soa_owner_len = static_cast<uint8_t>(d.soa_owner.size()); // a wire name: <= 255
+    t.soa_rdata_len = static_cast<uint16_t>(d.soa_rdata.size());
+    std::memcpy(list.data(), &t, sizeof t);
+    if (!d.soa_owner.empty())
+        std::memcpy(list.data() + sizeof t, d.soa_owner.data(), d.soa_owner.size());
+    if (!d.soa_rdata.empty())
+        std::memcpy(list.data() + sizeof t + d.soa_owner.size(), d.soa_rdata.data(),
+                    d.soa_rdata.size());
+    fill.expire = d.h.expire;
+    fill.ttl = d.h.ttl;
+    fill.type = type;
+    fill.kind = FrontTable::kNegative;
+    front.insert(owner, hash, fill, std::span<const uint8_t>(list.data(), len));
 }
 
 bool LmdbCache::put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,

@@ -84,6 +84,28 @@ class RRsetVisitor {
     ~RRsetVisitor() = default;
 };
 
+// A cached negative answer as a client gets it (Cache::visit_answer):
+// NXDOMAIN for the name, else NODATA for the type asked; the SOA of the
+// zone that said so (owner empty when the answer had none), lower-cased
+// owner, TTL aged to `now`. The spans are valid only during the call.
+struct NegativeView {
+    bool nxdomain = false;
+    uint32_t ttl = 0;
+    std::span<const uint8_t> soa_owner;
+    std::span<const uint8_t> soa_rdata;
+};
+
+class NegativeVisitor {
+  public:
+    virtual void negative(const NegativeView& n) = 0;
+
+  protected:
+    ~NegativeVisitor() = default;
+};
+
+// What Cache::visit_answer handed over.
+enum class Answer : uint8_t { none, positive, negative };
+
 inline constexpr uint32_t kDefaultMinTtl = 5;             // seconds
 inline constexpr uint32_t kDefaultMaxTtl = 6 * 24 * 3600; // 6 days
 
@@ -142,6 +164,22 @@ class Cache {
         for (const auto& rd : rr->rdatas)
             if (!v.rdata(rd)) return false;
         return true;
+    }
+    // A client's question answered from the cache as a resolution's first
+    // step would (RFC 1034 5.3.3 step 1, RFC 2308 5): the RRset of (owner,
+    // type) when `v` takes all of it (`v` refuses ranks a client must not
+    // see), else the NXDOMAIN of owner, else the NODATA of (owner, type),
+    // handed to `n`. Without copies or allocation; LmdbCache keeps the
+    // negative answers in its front table too, so that a cached NXDOMAIN
+    // or NODATA costs what a cached RRset does. The default goes through
+    // visit_rrset() and get_negative().
+    virtual Answer visit_answer(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
+                                RRsetVisitor& v, NegativeVisitor& n) {
+        if (visit_rrset(owner, type, now, v)) return Answer::positive;
+        auto neg = get_negative(owner, type, now);
+        if (!neg) return Answer::none;
+        n.negative({neg->nxdomain, neg->ttl, neg->soa_owner, neg->soa_rdata});
+        return Answer::negative;
     }
 
     // Between hold_reads(true) and hold_reads(false) lookups may share one

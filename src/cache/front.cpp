@@ -163,21 +163,22 @@ const FrontTable::Entry* FrontTable::at(uint64_t slot, uint64_t tag) const {
 }
 
 const FrontTable::Entry* FrontTable::same(uint64_t slot, uint64_t tag,
-                                          std::span<const uint8_t> owner, uint16_t type) const {
+                                          std::span<const uint8_t> owner, uint16_t type,
+                                          uint8_t kind) const {
     const Entry* e = at(slot, tag);
-    if (e == nullptr || e->type != type || e->owner_len != owner.size() ||
+    if (e == nullptr || e->type != type || e->kind != kind || e->owner_len != owner.size() ||
         std::memcmp(e + 1, owner.data(), owner.size()) != 0)
         return nullptr;
     return e;
 }
 
 const FrontTable::Entry* FrontTable::find(std::span<const uint8_t> owner, uint16_t type,
-                                          uint64_t hash) const {
+                                          uint64_t hash, Kind kind) const {
     if (!mem_) return nullptr;
     const uint64_t tag = tag_of(hash);
     const uint64_t* set = set_of(hash);
     for (size_t w = 0; w < kWays; ++w)
-        if (const Entry* e = same(set[w], tag, owner, type)) return e;
+        if (const Entry* e = same(set[w], tag, owner, type, kind)) return e;
     return nullptr;
 }
 
@@ -215,7 +216,7 @@ void FrontTable::insert(std::span<const uint8_t> owner, uint64_t hash, Entry hea
             if (victim == nullptr || live(*victim)) victim = &s;
             continue;
         }
-        if (same(s, tag, owner, head.type) != nullptr) {
+        if (same(s, tag, owner, head.type, head.kind) != nullptr) {
             victim = &s;
             break;
         }

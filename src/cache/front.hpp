@@ -93,9 +93,15 @@ class FrontTable {
     static constexpr size_t kRingBytes = 1 << 20; // entries, oldest overwritten
     static constexpr size_t kMaxEntry = 1024;     // larger RRsets stay in LMDB only
 
+    // What an entry holds: an RRset read from LMDB, or a client's negative
+    // answer (cache.cpp: a NXDOMAIN or NODATA entry, with the generations
+    // of every key that decided it).
+    enum Kind : uint8_t { kRRset = 0, kNegative = 1 };
+
     // An entry is keyed by the owner name exactly as looked up (its bytes,
     // case included; LMDB keys are lower-cased, so two spellings are two
-    // entries of the same data) and the type: a hit needs no LMDB key.
+    // entries of the same data), the type and the kind: a hit needs no
+    // LMDB key.
     struct Entry {
         uint64_t gen;      // the key's generation at the fill
         uint64_t key_hash; // key_hash() of the LMDB key: where the generation is
@@ -106,8 +112,10 @@ class FrontTable {
         uint16_t count;
         uint8_t owner_len;
         uint8_t rank;
-        uint8_t pad_[4];
-        // then the owner, then the rdata list (codec's (length, rdata) pairs)
+        uint8_t kind; // Kind
+        uint8_t pad_[3];
+        // then the owner, then the rdata list (codec's (length, rdata)
+        // pairs; for kNegative, what cache.cpp stores there)
         std::span<const uint8_t> owner() const {
             return {reinterpret_cast<const uint8_t*>(this + 1), owner_len};
         }
@@ -116,18 +124,24 @@ class FrontTable {
         }
     };
 
-    static uint64_t hash(std::span<const uint8_t> owner, uint16_t type) {
-        return key_hash(owner) + type * 0x9e3779b97f4a7c15ull;
+    static uint64_t hash(std::span<const uint8_t> owner, uint16_t type, Kind kind = kRRset) {
+        return hash_of(key_hash(owner), type, kind);
     }
-    // The entry of (owner, type), or null; `hash` is hash(owner, type).
-    // The caller checks its generation.
-    const Entry* find(std::span<const uint8_t> owner, uint16_t type, uint64_t hash) const;
+    // The same from key_hash(owner), for more than one (type, kind).
+    static uint64_t hash_of(uint64_t owner_hash, uint16_t type, Kind kind) {
+        return owner_hash + type * 0x9e3779b97f4a7c15ull + kind * 0xc2b2ae3d27d4eb4full;
+    }
+    // The entry of (owner, type, kind), or null; `hash` is hash(owner,
+    // type, kind). The caller checks its generation.
+    const Entry* find(std::span<const uint8_t> owner, uint16_t type, uint64_t hash,
+                      Kind kind = kRRset) const;
     // Starts loading the slots find(.., hash) will read.
     void prefetch(uint64_t hash) const {
         if (mem_) __builtin_prefetch(set_of(hash));
     }
     // Stores `head` (its owner_len and list_len are set here), the owner and
-    // the rdata list, replacing an older entry of the same (owner, type).
+    // the rdata list, replacing an older entry of the same (owner, type,
+    // kind); `hash` is hash(owner, head.type, head.kind).
     // Entries over kMaxEntry bytes are not stored.
     void insert(std::span<const uint8_t> owner, uint64_t hash, Entry head,
                 std::span<const uint8_t> rdata_list);
@@ -153,9 +167,9 @@ class FrontTable {
     // The entry a slot holds for `tag`, or null (other tag, empty, or
     // overwritten since).
     const Entry* at(uint64_t slot, uint64_t tag) const;
-    // The entry a slot holds for (owner, type), or null.
-    const Entry* same(uint64_t slot, uint64_t tag, std::span<const uint8_t> owner,
-                      uint16_t type) const;
+    // The entry a slot holds for (owner, type, kind), or null.
+    const Entry* same(uint64_t slot, uint64_t tag, std::span<const uint8_t> owner, uint16_t type,
+                      uint8_t kind) const;
     bool live(uint64_t slot) const {
         return (slot & kPosMask) != 0 && head_ - ((slot & kPosMask) - 1) <= kRingBytes;
     }

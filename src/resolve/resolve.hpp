@@ -170,13 +170,14 @@ public:
 
     // The cache-hit path: answers `q` when the cache holds an unexpired
     // RRset of exactly (QNAME, QTYPE) good enough for a client (rank
-    // nonauth or better), the answer a Request would give, written straight
+    // nonauth or better), else an unexpired NXDOMAIN of QNAME or NODATA of
+    // (QNAME, QTYPE): the answer a Request would give, written straight
     // from the cached wire data into `out` (begun, not finished) with aged
     // TTLs, without a Request, a copy or an allocation. Returns false, with
     // `out` untouched, for everything else (class other than IN, a miss,
-    // CNAMEs and negative entries to follow): then run a Request, whose
-    // caching rules are the reference. `opts` must be those the Request
-    // would get (no_cache and debug always take the Request).
+    // CNAMEs to follow): then run a Request, whose caching rules are the
+    // reference. `opts` must be those the Request would get (no_cache and
+    // debug always take the Request).
     bool answer_from_cache(const dns::Query& q, const RequestOptions& opts,
                            dns::ResponseBuilder& out);
     // Called as soon as `q` is parsed, when answer_from_cache(q) may

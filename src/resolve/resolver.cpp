@@ -94,6 +94,26 @@ private:
     bool truncated_ = false;
 };
 
+// Writes a cached negative answer as Request::write_answer() does: the
+// RCODE, and the zone's SOA in the authority section when there was one.
+class NegativeWriter final : public cache::NegativeVisitor {
+public:
+    explicit NegativeWriter(dns::ResponseBuilder& out) : out_(out) {}
+
+    void negative(const cache::NegativeView& n) override
+    {
+        out_.set_aa(false);
+        out_.set_rcode(n.nxdomain ? dns::rcode::NXDOMAIN : dns::rcode::NOERROR);
+        if (!n.soa_owner.empty() && !out_.add_rr(dns::Section::authority, n.soa_owner,
+                                                 dns::type::SOA, dns::klass::IN, n.ttl,
+                                                 n.soa_rdata))
+            out_.set_tc(true);
+    }
+
+private:
+    dns::ResponseBuilder& out_;
+};
+
 } // namespace
 
 void Resolver::prefetch(const dns::Query& q) const
@@ -110,7 +130,8 @@ bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts
         return false;
     const uint64_t now = impl_->clock.wall_s ? impl_->clock.wall_s() : 0;
     AnswerWriter w(q, out);
-    return c->visit_rrset(q.qname_lower.view(), q.qtype, now, w);
+    NegativeWriter n(out);
+    return c->visit_answer(q.qname_lower.view(), q.qtype, now, w, n) != cache::Answer::none;
 }
 
 } // namespace kresd::resolve

@@ -326,6 +326,33 @@ def test_cached_answers_need_no_upstream(start_kresd, lab):
         assert rcode(r) == 'NOERROR' and not r.answer and soa_owner(r) == 'example.sim.', str(r)
 
 
+def test_cached_negative_answers_match_the_first(start_kresd, lab):
+    """A cached NXDOMAIN or NODATA, asked again and again with the lab
+    offline, carries what the first answer did: the RCODE, the flags, the
+    zone's SOA with an aged TTL, whatever the case of the question. (That a
+    cached NXDOMAIN also answers the name's other types, RFC 2308 5, is
+    kresd's own: Knot Resolver 5 resolves them again, and SERVFAILs here.)"""
+    k, port = start_kresd()
+    first = {q: ask(port, *q) for q in (('nx.example.sim.', 'A'),
+                                        ('v4only.example.sim.', 'AAAA'))}
+
+    def authority(r):
+        return [(str(rr.name), rr.rdtype, sorted(str(x) for x in rr)) for rr in r.authority]
+
+    with lab.offline():
+        for (name, rdtype), r0 in first.items():
+            assert r0.authority and not r0.answer, str(r0)
+            for _ in range(3):  # the later ones from the instance's front table
+                r = ask(port, name, rdtype, timeout=CACHED_TIMEOUT)
+                assert (r.rcode(), r.flags) == (r0.rcode(), r0.flags), f'{r0}\n---\n{r}'
+                assert not r.answer and authority(r) == authority(r0), f'{r0}\n---\n{r}'
+                assert 0 < r.authority[0].ttl <= r0.authority[0].ttl, str(r)
+        for name, rdtype in (('NX.Example.sim.', 'A'), ('V4Only.example.SIM.', 'AAAA')):
+            r = ask(port, name, rdtype, timeout=CACHED_TIMEOUT)
+            assert rcode(r) == rcode(first[(name.lower(), rdtype)]), str(r)
+            assert soa_owner(r).lower() == 'example.sim.', str(r)  # KR: the question's case
+
+
 def test_other_classes_never_see_the_in_cache(start_kresd):
     """The cache holds class IN only: a CH question for a cached IN name is
     not answered with the IN records relabelled (Knot Resolver 5.6 gives

@@ -1,6 +1,7 @@
 // Resolver::answer_from_cache, the cache-hit path: it must give byte for
-// byte the answer a Request gives from the same cache, and nothing at all
-// whenever the Request has more to do (CNAMEs, negative answers, glue).
+// byte the answer a Request gives from the same cache (RRsets, NXDOMAIN,
+// NODATA), and nothing at all whenever the Request has more to do (CNAMEs,
+// glue, misses).
 #include "catch.hpp"
 #include "lab.hpp"
 
@@ -61,10 +62,6 @@ void same_as_request(Lab& lab)
     {
         lab.resolve("alias.example.com.", "A"); // cached: the CNAME and its target
         CHECK(fast(lab, "alias.example.com.", dns::type::A).empty());
-        lab.resolve("v4.example.com.", "AAAA"); // cached NODATA
-        CHECK(fast(lab, "v4.example.com.", dns::type::AAAA).empty());
-        lab.resolve("nx.example.com.", "A"); // cached NXDOMAIN
-        CHECK(fast(lab, "nx.example.com.", dns::type::A).empty());
         CHECK(fast(lab, "never.example.com.", dns::type::A).empty()); // a miss
         // Glue from the com. referral: good to reach ns1, not an answer.
         CHECK(fast(lab, "ns1.example.com.", dns::type::A).empty());
@@ -74,6 +71,40 @@ void same_as_request(Lab& lab)
         RequestOptions dbg;
         dbg.debug = true;
         CHECK(fast(lab, "www.example.com.", dns::type::A, dbg).empty());
+    }
+    SECTION("a cached NODATA or NXDOMAIN is the Request's answer too")
+    {
+        REQUIRE(lab.resolve("v4.example.com.", "AAAA").queries > 0); // cached NODATA
+        REQUIRE(lab.resolve("nx.example.com.", "A").queries > 0);    // cached NXDOMAIN
+        lab.wall_s += 10;
+        const struct {
+            const char* name;
+            const char* type_text;
+            uint16_t type;
+        } asked[] = {
+            {"v4.example.com.", "AAAA", dns::type::AAAA},
+            {"V4.Example.COM.", "AAAA", dns::type::AAAA},
+            {"nx.example.com.", "A", dns::type::A},
+            {"nx.example.com.", "TXT", dns::type::TXT}, // NXDOMAIN: every type
+            {"NX.example.com.", "MX", dns::type::MX},
+        };
+        for (const auto& a : asked) {
+            INFO(a.name << " " << a.type_text);
+            for (int i = 0; i < 2; ++i) { // the second time from LMDB's front table
+                auto slow = lab.resolve(a.name, a.type_text);
+                REQUIRE(slow.from_cache);
+                CHECK(fast(lab, a.name, a.type) == slow.wire);
+            }
+        }
+        // Data stored since: the positive answer, at once.
+        const std::vector<uint8_t> v6(16, 1);
+        dns::Name owner;
+        REQUIRE(dns::name_from_text("v4.example.com.", owner));
+        REQUIRE(lab.store->put_rrset(owner.view(), dns::type::AAAA, 300, {v6},
+                                     cache::Rank::auth_answer, lab.wall_s));
+        auto slow = lab.resolve("v4.example.com.", "AAAA");
+        REQUIRE(slow.answer.size() == 1);
+        CHECK(fast(lab, "v4.example.com.", dns::type::AAAA) == slow.wire);
     }
     SECTION("expired data is a miss")
     {
