@@ -23,6 +23,12 @@ The query list is --names names of the lab's bulk.sim. zone: `shuffled`
 same B-tree pages in the CPU cache, so the difference between the two is
 what the lookup's memory traffic costs).
 
+--answers says what the cache holds for the questions: `positive` (the
+A records of the names, default), `nodata` (their AAAA: the zone has
+none, so each is a cached NODATA) or `nxdomain` (the A of names that do
+not exist in bulk.sim., "x" + name: each a cached NXDOMAIN). The warm-up
+checks that every answer has the RCODE this should give.
+
 Output: for each participant the median CPU us/q, the median and mean
 over the rounds of its ratio to the floor of the same round, and the
 median of its ratio to the first build of the same round, and to each
@@ -65,6 +71,8 @@ def parse_args(argv):
     ap.add_argument('--rate', type=int, default=30000, help='dnsperf -Q (%(default)s)')
     ap.add_argument('--names', type=int, default=10000, help='bulk names (%(default)s)')
     ap.add_argument('--order', choices=('shuffled', 'ordered'), default='shuffled')
+    ap.add_argument('--answers', choices=tuple(ANSWERS), default='positive',
+                    help='what the cache answers: %(choices)s (%(default)s)')
     ap.add_argument('--resolver-cpu', type=int, default=1)
     ap.add_argument('--client-cpu', type=int, default=0)
     ap.add_argument('--references', default='',
@@ -90,6 +98,9 @@ def parse_args(argv):
 
 
 REFERENCES = ('knot-resolver', 'unbound')
+# --answers: (name prefix, query type, the RCODE of every answer)
+ANSWERS = {'positive': ('', 'A', 'NOERROR'), 'nodata': ('', 'AAAA', 'NOERROR'),
+           'nxdomain': ('x', 'A', 'NXDOMAIN')}
 
 
 def reference(kind, lab, workdir, port, prefix):
@@ -119,11 +130,12 @@ def main(argv=None):
         if not start_lab(lab, say):
             return 1
         pin_lab(lab, args.client_cpu)
-        names = lab.bulk_names(args.names)
+        prefix_name, qtype, want_rcode = ANSWERS[args.answers]
+        names = [prefix_name + n for n in lab.bulk_names(args.names)]
         # shuffled: perf.py's hits list (its default --seed)
         queries = make_lists(names, 53)['hits'][1] if args.order == 'shuffled' else names
-        names_file = write_list(workdir / 'queries.txt', queries)
-        warm_file = write_list(workdir / 'warm.txt', names)
+        names_file = write_list(workdir / 'queries.txt', queries, qtype)
+        warm_file = write_list(workdir / 'warm.txt', names, qtype)
         prefix = ['taskset', '-c', str(args.resolver_cpu)]
         for kind in FLOORS:
             port = free_port()
@@ -146,8 +158,12 @@ def main(argv=None):
                            verbose=False)
             if warm['lost']:
                 say(f'{name}: {warm["lost"]} of {warm["sent"]} warm-up queries lost')
+            if set(warm['rcodes']) - {want_rcode}:
+                raise BenchError(f'{name}: warm-up answers {warm["rcodes"]}, want {want_rcode} '
+                                 f'(--answers {args.answers})')
         say(f'{len(live)} participants, {args.rounds} rounds of {args.seconds} s each, '
-            f'{args.rate} q/s, {args.order} list of {len(queries)} queries')
+            f'{args.rate} q/s, {args.order} list of {len(queries)} queries, '
+            f'{args.answers} answers')
         per_q = {name: [] for name in live}
         for rnd in range(args.rounds):
             for name, (srv, port) in live.items():

@@ -46,8 +46,8 @@ def make_lists(names, seed):
     }
 
 
-def write_list(path, names):
-    path.write_text(''.join(f'{n} A\n' for n in names))
+def write_list(path, names, qtype='A'):
+    path.write_text(''.join(f'{n} {qtype}\n' for n in names))
     return path
 
 
