@@ -147,11 +147,14 @@ class LmdbCache final : public Cache {
                     const keys::Key& key, const codec::Decoded& d);
     // visit_answer() past the front table, in one read snapshot; `hash`
     // and `owner_hash` as visit_answer() made them (unset without a front
-    // table). Out of line: the hits need none of its stack.
+    // table). The RRset is copied into `rrset_front`, a negative answer into
+    // `front` (either may be null: visit_answer() leaves out the first when
+    // the table already holds that RRset, which the client refused). Out
+    // of line: the hits need none of its stack.
     [[gnu::noinline]] Answer answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type,
                                               uint64_t now, RRsetVisitor& v, NegativeVisitor& n,
-                                              FrontTable* front, uint64_t hash,
-                                              uint64_t owner_hash);
+                                              FrontTable* rrset_front, uint64_t hash,
+                                              uint64_t owner_hash, FrontTable* front);
     // The same for a client's negative answer (visit_answer), found under
     // keys {RRset, NXDOMAIN, NODATA} of (owner, type); d is the negative
     // entry, `hash` FrontTable::hash(owner, type, kNegative).
@@ -415,14 +418,16 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
     // entry keeps the three generations and is used only while none moved.
     FrontTable* front = store_->front();
     uint64_t hash = 0, owner_hash = 0;
+    bool rrset_copied = false;
     if (front != nullptr) {
         owner_hash = key_hash(owner);
         hash = FrontTable::hash_of(owner_hash, type, FrontTable::kRRset);
-        if (const auto* e = rrset_hit(*front, owner, type, hash, now);
-            e != nullptr &&
-            deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count, e->rdata_list())) {
-            ++counters_.hits;
-            return Answer::positive;
+        if (const auto* e = rrset_hit(*front, owner, type, hash, now)) {
+            if (deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count, e->rdata_list())) {
+                ++counters_.hits;
+                return Answer::positive;
+            }
+            rrset_copied = true; // refused (glue): no second copy of it below
         }
         const uint64_t nhash = FrontTable::hash_of(owner_hash, type, FrontTable::kNegative);
         if (const auto* e = negative_hit(*front, owner, type, nhash, now)) {
@@ -435,12 +440,13 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
             return Answer::negative;
         }
     }
-    return answer_from_lmdb(owner, type, now, v, n, front, hash, owner_hash);
+    return answer_from_lmdb(owner, type, now, v, n, rrset_copied ? nullptr : front, hash,
+                            owner_hash, front);
 }
 
 Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
-                                   RRsetVisitor& v, NegativeVisitor& n, FrontTable* front,
-                                   uint64_t hash, uint64_t owner_hash) {
+                                   RRsetVisitor& v, NegativeVisitor& n, FrontTable* rrset_front,
+                                   uint64_t hash, uint64_t owner_hash, FrontTable* front) {
     keys::Key key;
     if (!keys::make_key(owner, Kind::rrset, type, key)) {
         ++counters_.misses;
@@ -455,7 +461,7 @@ Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type
         codec::Decoded d;
         f_rr = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (f_rr == Found::live) {
-            if (front != nullptr) fill_rrset(*front, txn, owner, hash, key, d);
+            if (rrset_front != nullptr) fill_rrset(*rrset_front, txn, owner, hash, key, d);
             if (deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list)) {
                 out = Answer::positive;
                 return MDB_SUCCESS;
