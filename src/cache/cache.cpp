@@ -137,24 +137,24 @@ class LmdbCache final : public Cache {
         return e;
     }
     // The same for a client's negative answer (FrontTable::kNegative): all
-    // three generations it keeps must be current.
+    // three generations it keeps must be current; `t` gets its tail.
     const FrontTable::Entry* negative_hit(const FrontTable& front, std::span<const uint8_t> owner,
-                                          uint16_t type, uint64_t hash, uint64_t now) const;
+                                          uint16_t type, uint64_t hash, uint64_t now,
+                                          NegativeTail& t) const;
     // Copy a live RRset (d) just read in `txn` under `key` into the front
     // table, when no write to the key had begun that the snapshot does not
     // contain. `hash` is FrontTable::hash(owner, type).
     void fill_rrset(FrontTable& front, MDB_txn* txn, std::span<const uint8_t> owner, uint64_t hash,
                     const keys::Key& key, const codec::Decoded& d);
-    // visit_answer() past the front table, in one read snapshot; `hash`
-    // and `owner_hash` as visit_answer() made them (unset without a front
-    // table). The RRset is copied into `rrset_front`, a negative answer into
-    // `front` (either may be null: visit_answer() leaves out the first when
-    // the table already holds that RRset, which the client refused). Out
-    // of line: the hits need none of its stack.
+    // visit_answer() past the front table, in one read snapshot, with the
+    // hashes visit_answer() made (unset without a front table). The RRset
+    // is copied into the table unless `copy_rrset` is false (the table
+    // already holds it, and the client refused it). Out of line: the hits
+    // need none of its stack.
     [[gnu::noinline]] Answer answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type,
                                               uint64_t now, RRsetVisitor& v, NegativeVisitor& n,
-                                              FrontTable* rrset_front, uint64_t hash,
-                                              uint64_t owner_hash, FrontTable* front);
+                                              FrontTable* front, bool copy_rrset, uint64_t hash,
+                                              uint64_t negative_hash);
     // The same for a client's negative answer (visit_answer), found under
     // keys {RRset, NXDOMAIN, NODATA} of (owner, type); d is the negative
     // entry, `hash` FrontTable::hash(owner, type, kNegative).
@@ -380,11 +380,12 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
 
 const FrontTable::Entry* LmdbCache::negative_hit(const FrontTable& front,
                                                  std::span<const uint8_t> owner, uint16_t type,
-                                                 uint64_t hash, uint64_t now) const {
+                                                 uint64_t hash, uint64_t now,
+                                                 NegativeTail& t) const {
     const auto* e = front.find(owner, type, hash, FrontTable::kNegative);
     if (e == nullptr || e->expire <= now) return nullptr;
     const Generations& gens = store_->generations();
-    const NegativeTail t = negative_tail(*e);
+    t = negative_tail(*e);
     if (e->gen != gens.current(e->key_hash) || t.nx_gen != gens.current(t.nx_hash) ||
         t.nd_gen != gens.current(t.nd_hash))
         return nullptr;
@@ -417,22 +418,22 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
     // client may not see, such as glue, does not hide it), so its front
     // entry keeps the three generations and is used only while none moved.
     FrontTable* front = store_->front();
-    uint64_t hash = 0, owner_hash = 0;
-    bool rrset_copied = false;
+    uint64_t hash = 0, negative_hash = 0;
+    bool copy_rrset = true;
     if (front != nullptr) {
-        owner_hash = key_hash(owner);
+        const uint64_t owner_hash = key_hash(owner);
         hash = FrontTable::hash_of(owner_hash, type, FrontTable::kRRset);
+        negative_hash = FrontTable::hash_of(owner_hash, type, FrontTable::kNegative);
         if (const auto* e = rrset_hit(*front, owner, type, hash, now)) {
             if (deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count, e->rdata_list())) {
                 ++counters_.hits;
                 return Answer::positive;
             }
-            rrset_copied = true; // refused (glue): no second copy of it below
+            copy_rrset = false; // refused (glue): no second copy of it below
         }
-        const uint64_t nhash = FrontTable::hash_of(owner_hash, type, FrontTable::kNegative);
-        if (const auto* e = negative_hit(*front, owner, type, nhash, now)) {
+        NegativeTail t;
+        if (const auto* e = negative_hit(*front, owner, type, negative_hash, now, t)) {
             ++counters_.hits;
-            const NegativeTail t = negative_tail(*e);
             const auto rest = e->rdata_list().subspan(sizeof t);
             n.negative({t.nxdomain != 0, remaining(e->expire, e->ttl, now),
                         rest.first(t.soa_owner_len),
@@ -440,13 +441,12 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
             return Answer::negative;
         }
     }
-    return answer_from_lmdb(owner, type, now, v, n, rrset_copied ? nullptr : front, hash,
-                            owner_hash, front);
+    return answer_from_lmdb(owner, type, now, v, n, front, copy_rrset, hash, negative_hash);
 }
 
 Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
-                                   RRsetVisitor& v, NegativeVisitor& n, FrontTable* rrset_front,
-                                   uint64_t hash, uint64_t owner_hash, FrontTable* front) {
+                                   RRsetVisitor& v, NegativeVisitor& n, FrontTable* front,
+                                   bool copy_rrset, uint64_t hash, uint64_t negative_hash) {
     keys::Key key;
     if (!keys::make_key(owner, Kind::rrset, type, key)) {
         ++counters_.misses;
@@ -461,7 +461,7 @@ Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type
         codec::Decoded d;
         f_rr = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (f_rr == Found::live) {
-            if (rrset_front != nullptr) fill_rrset(*rrset_front, txn, owner, hash, key, d);
+            if (front != nullptr && copy_rrset) fill_rrset(*front, txn, owner, hash, key, d);
             if (deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list)) {
                 out = Answer::positive;
                 return MDB_SUCCESS;
@@ -474,8 +474,7 @@ Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type
         }
         const bool nxdomain = f_nx == Found::live;
         if (front != nullptr)
-            fill_negative(*front, txn, FrontTable::hash_of(owner_hash, type, FrontTable::kNegative),
-                          owner, type, {&key, &nx, &nd}, nxdomain, d);
+            fill_negative(*front, txn, negative_hash, owner, type, {&key, &nx, &nd}, nxdomain, d);
         n.negative({nxdomain, remaining(d.h, now), d.soa_owner, d.soa_rdata});
         out = Answer::negative;
         return MDB_SUCCESS;
