@@ -495,6 +495,13 @@ void ResponseBuilder::set_aa(bool on)
     buf_[2] = static_cast<uint8_t>(on ? (buf_[2] | kFlagAa) : (buf_[2] & ~kFlagAa));
 }
 
+void ResponseBuilder::set_ad(bool on)
+{
+    if (!begun_)
+        return;
+    buf_[3] = static_cast<uint8_t>(on ? (buf_[3] | kFlagAd) : (buf_[3] & ~kFlagAd));
+}
+
 void ResponseBuilder::set_tc(bool on)
 {
     if (!begun_)

@@ -136,6 +136,8 @@ public:
 
     void set_aa(bool on);
     void set_tc(bool on);
+    // Authentic Data (RFC 4035 3.2.3): every RRset of the answer validated.
+    void set_ad(bool on);
     // Low 4 bits into the header, high 8 bits into the OPT TTL at finish();
     // without EDNS the high bits are lost. Call before finish().
     void set_rcode(uint16_t rcode);

@@ -8,18 +8,13 @@
 #include <span>
 #include <vector>
 
+#include "dns/record.hpp"
 #include "dns/wire.hpp"
 #include "resolve/resolve.hpp"
 
 namespace kresd::resolve {
 
-struct Record {
-    dns::Name owner;
-    uint16_t type = 0;
-    uint16_t klass = 0;
-    uint32_t ttl = 0;
-    std::vector<uint8_t> rdata;
-};
+using dns::Record;
 
 struct Message {
     uint16_t id = 0;
