@@ -9,6 +9,7 @@
 #include "cache/codec.hpp"
 #include "cache/keys.hpp"
 #include "cache/store.hpp"
+#include "dns/wire.hpp"
 
 namespace kresd::cache {
 
@@ -55,16 +56,34 @@ uint32_t remaining(const codec::Header& h, uint64_t now) {
 }
 
 // Hands an RRset to `v`; true when it took all of it.
-bool deliver(RRsetVisitor& v, uint32_t ttl, uint8_t rank, uint16_t count,
+// `rdata_list` is the codec's rdata pairs followed by the RRSIG section
+// (u16 count, pairs): tail() of a decoded value, as the front table keeps it.
+bool deliver(RRsetVisitor& v, uint32_t ttl, uint8_t rank, uint8_t security, uint16_t count,
              std::span<const uint8_t> rdata_list) {
-    if (!v.begin(ttl, static_cast<Rank>(rank), count)) return false;
-    codec::Decoded d;
-    d.rdata_count = count;
-    d.rdata_list = rdata_list;
-    codec::RdataIter it(d);
+    if (!v.begin(ttl, static_cast<Rank>(rank), static_cast<Security>(security), count))
+        return false;
+    codec::RdataIter it(rdata_list, count);
     for (std::span<const uint8_t> rd; it.next(rd);)
         if (!v.rdata(rd)) return false;
+    if (!v.wants_sigs()) return true;
+    // The RRSIG section after the rdatas (bounds-checked like the rdatas).
+    size_t pos = 0;
+    for (uint16_t i = 0; i < count; ++i) {
+        if (pos + 2 > rdata_list.size()) return false;
+        pos += 2 + codec::load_le<uint16_t>(rdata_list.data() + pos);
+    }
+    if (pos + 2 > rdata_list.size()) return true; // kept without its RRSIG section
+    const uint16_t sigs = codec::load_le<uint16_t>(rdata_list.data() + pos);
+    codec::RdataIter sit(rdata_list.subspan(pos + 2), sigs);
+    for (std::span<const uint8_t> rd; sit.next(rd);)
+        if (!v.sig(rd)) return false;
     return true;
+}
+
+// The rdata pairs and the RRSIG section of a decoded 'R' value, as one span.
+std::span<const uint8_t> tail(const codec::Decoded& d) {
+    const uint8_t* end = d.sig_list.data() + d.sig_list.size();
+    return {d.rdata_list.data(), static_cast<size_t>(end - d.rdata_list.data())};
 }
 
 // What a lookup of one key found.
@@ -80,6 +99,7 @@ struct NegativeTail {
     uint8_t nxdomain;
     uint8_t soa_owner_len;
     uint16_t soa_rdata_len;
+    uint8_t security;
 };
 
 NegativeTail negative_tail(const FrontTable::Entry& e) {
@@ -104,8 +124,8 @@ class LmdbCache final : public Cache {
     uint32_t max_ttl() const override { return max_ttl_; }
 
     bool put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
-                   const std::vector<std::span<const uint8_t>>& rdatas, Rank rank,
-                   uint64_t now) override;
+                   const std::vector<std::span<const uint8_t>>& rdatas, Rank rank, uint64_t now,
+                   Security security, const std::vector<std::span<const uint8_t>>& sigs) override;
     std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                    uint64_t now) override;
     void prefetch_rrset(std::span<const uint8_t> owner, uint16_t type) const override;
@@ -115,9 +135,14 @@ class LmdbCache final : public Cache {
                         RRsetVisitor& v, NegativeVisitor& n) override;
     bool put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
                       std::span<const uint8_t> soa_owner, std::span<const uint8_t> soa_rdata,
-                      uint32_t ttl, uint64_t now) override;
+                      uint32_t ttl, uint64_t now, Security security,
+                      std::span<const dns::Record> proof) override;
     std::optional<Negative> get_negative(std::span<const uint8_t> owner, uint16_t type,
                                          uint64_t now) override;
+    bool put_nsec(std::span<const uint8_t> zone, const dns::Record& nsec,
+                  const std::vector<std::span<const uint8_t>>& sigs, uint64_t now) override;
+    std::optional<Nsec> find_nsec(std::span<const uint8_t> zone, std::span<const uint8_t> name,
+                                  uint64_t now) override;
     uint64_t clear(std::span<const uint8_t> name) override;
     uint64_t count() override { return store_->entries(); }
     void hold_reads(bool on) override { store_->hold_reads(on); }
@@ -176,8 +201,8 @@ class LmdbCache final : public Cache {
     // Deletes the value under `key` if it is (still) corrupt.
     void drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uint64_t now);
     // Stores buf_ under `key` (write path shared by the puts).
-    bool write_value(const keys::Key& key, uint64_t now, Rank rank, bool check_rank,
-                     bool clear_negatives, uint16_t type);
+    bool write_value(const keys::Key& key, uint64_t now, Rank rank, Security security,
+                     bool check_rank, bool clear_negatives, uint16_t type);
 
     std::string dir_;
     std::shared_ptr<Store> store_;
@@ -248,8 +273,18 @@ void LmdbCache::drop_corrupt(const keys::Key& key, Kind kind, uint16_t type, uin
     });
 }
 
-bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, bool check_rank,
-                            bool clear_negatives, uint16_t type) {
+// Does live data of (rank, security) `old` outrank new data? Validated
+// data is replaced only by validated data (RFC 4035 4.2, RFC 2181 5.4.1
+// for the ranks); otherwise the higher rank stays.
+bool outranks(uint8_t old_rank, uint8_t old_sec, Rank rank, Security security) {
+    const bool old_secure = old_sec == static_cast<uint8_t>(Security::secure);
+    const bool new_secure = security == Security::secure;
+    if (old_secure != new_secure) return old_secure;
+    return old_rank > static_cast<uint8_t>(rank);
+}
+
+bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, Security security,
+                            bool check_rank, bool clear_negatives, uint16_t type) {
     bool stored = false;
     const int rc = store_->write(
         now,
@@ -267,7 +302,7 @@ bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, bool 
                 if (r != MDB_SUCCESS && r != MDB_NOTFOUND) return r;
                 codec::Decoded d;
                 if (r == MDB_SUCCESS && classify(v, Kind::rrset, type, now, d) == Found::live &&
-                    d.h.rank > static_cast<uint8_t>(rank))
+                    outranks(d.h.rank, d.h.security, rank, security))
                     return MDB_SUCCESS; // keep the better data
                 k = to_val(key.view());
             }
@@ -297,37 +332,50 @@ bool LmdbCache::write_value(const keys::Key& key, uint64_t now, Rank rank, bool 
 
 bool LmdbCache::put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
                           const std::vector<std::span<const uint8_t>>& rdatas, Rank rank,
-                          uint64_t now) {
+                          uint64_t now, Security security,
+                          const std::vector<std::span<const uint8_t>>& sigs) {
     keys::Key key;
     if (!keys::make_key(owner, Kind::rrset, type, key)) return false;
     const uint8_t r = static_cast<uint8_t>(rank);
     if (r < static_cast<uint8_t>(Rank::glue) || r > static_cast<uint8_t>(Rank::auth_answer))
         return false;
     ttl = bound(ttl);
-    const codec::Header h{Kind::rrset, r, now + ttl, ttl, type};
-    if (!codec::encode_rrset(h, rdatas, buf_) || buf_.size() > kMaxValue) return false;
-    return write_value(key, now, rank, true, rank >= Rank::auth_authority, type);
+    const codec::Header h{Kind::rrset, r, now + ttl, ttl, type, static_cast<uint8_t>(security)};
+    if (!codec::encode_rrset(h, rdatas, buf_, sigs) || buf_.size() > kMaxValue) return false;
+    return write_value(key, now, rank, security, true, rank >= Rank::auth_authority, type);
 }
 
 std::optional<RRset> LmdbCache::get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                           uint64_t now) {
-    // The copying reader on top of visit_rrset(): one lookup path for both.
-    struct Copy final : RRsetVisitor {
+    // The Request's reader: the whole value, RRSIGs included, which the
+    // front table does not keep; so from LMDB.
+    keys::Key key;
+    if (!keys::make_key(owner, Kind::rrset, type, key)) {
+        ++counters_.misses;
+        return std::nullopt;
+    }
+    std::optional<RRset> out;
+    Found found = Found::none;
+    store_->read([&](MDB_txn* txn) {
+        codec::Decoded d;
+        found = lookup_read(txn, key, Kind::rrset, type, now, d);
+        if (found != Found::live) return MDB_SUCCESS;
         RRset rr;
-        bool begin(uint32_t ttl, Rank rank, uint16_t count) override {
-            rr.ttl = ttl;
-            rr.rank = rank;
-            rr.rdatas.reserve(count);
-            return true;
-        }
-        bool rdata(std::span<const uint8_t> rd) override {
-            rr.rdatas.emplace_back(rd.begin(), rd.end());
-            return true;
-        }
-    } copy;
-    copy.rr.type = type;
-    if (!visit_rrset(owner, type, now, copy)) return std::nullopt;
-    return std::move(copy.rr);
+        rr.type = type;
+        rr.ttl = remaining(d.h, now);
+        rr.rank = static_cast<Rank>(d.h.rank);
+        rr.security = static_cast<Security>(d.h.security);
+        rr.rdatas.reserve(d.rdata_count);
+        codec::RdataIter it(d);
+        for (std::span<const uint8_t> rd; it.next(rd);) rr.rdatas.emplace_back(rd.begin(), rd.end());
+        codec::RdataIter sit(d.sig_list, d.sig_count);
+        for (std::span<const uint8_t> rd; sit.next(rd);) rr.sigs.emplace_back(rd.begin(), rd.end());
+        out = std::move(rr);
+        return MDB_SUCCESS;
+    });
+    if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
+    ++(out ? counters_.hits : counters_.misses);
+    return out;
 }
 
 void LmdbCache::prefetch_rrset(std::span<const uint8_t> owner, uint16_t type) const {
@@ -354,7 +402,7 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
         hash = FrontTable::hash(owner, type);
         if (const auto* e = rrset_hit(*front, owner, type, hash, now)) {
             ++counters_.hits;
-            return deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count,
+            return deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->security, e->count,
                            e->rdata_list());
         }
     }
@@ -370,7 +418,7 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
         found = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (found != Found::live) return MDB_SUCCESS;
         if (front != nullptr) fill_rrset(*front, txn, owner, hash, key, d);
-        taken = deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list);
+        taken = deliver(v, remaining(d.h, now), d.h.rank, d.h.security, d.rdata_count, tail(d));
         return MDB_SUCCESS;
     });
     if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
@@ -407,8 +455,9 @@ void LmdbCache::fill_rrset(FrontTable& front, MDB_txn* txn, std::span<const uint
     fill.type = d.h.type;
     fill.count = d.rdata_count;
     fill.rank = d.h.rank;
+    fill.security = d.h.security;
     fill.kind = FrontTable::kRRset;
-    front.insert(owner, hash, fill, d.rdata_list);
+    front.insert(owner, hash, fill, tail(d));
 }
 
 Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
@@ -425,7 +474,8 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
         hash = FrontTable::hash_of(owner_hash, type, FrontTable::kRRset);
         negative_hash = FrontTable::hash_of(owner_hash, type, FrontTable::kNegative);
         if (const auto* e = rrset_hit(*front, owner, type, hash, now)) {
-            if (deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->count, e->rdata_list())) {
+            if (deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->security, e->count,
+                        e->rdata_list())) {
                 ++counters_.hits;
                 return Answer::positive;
             }
@@ -433,11 +483,14 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
         }
         NegativeTail t;
         if (const auto* e = negative_hit(*front, owner, type, negative_hash, now, t)) {
-            ++counters_.hits;
             const auto rest = e->rdata_list().subspan(sizeof t);
-            n.negative({t.nxdomain != 0, remaining(e->expire, e->ttl, now),
-                        rest.first(t.soa_owner_len),
-                        rest.subspan(t.soa_owner_len, t.soa_rdata_len)});
+            if (!n.negative({t.nxdomain != 0, static_cast<Security>(t.security),
+                             remaining(e->expire, e->ttl, now), rest.first(t.soa_owner_len),
+                             rest.subspan(t.soa_owner_len, t.soa_rdata_len)})) {
+                ++counters_.misses;
+                return Answer::none;
+            }
+            ++counters_.hits;
             return Answer::negative;
         }
     }
@@ -462,7 +515,8 @@ Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type
         f_rr = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (f_rr == Found::live) {
             if (front != nullptr && copy_rrset) fill_rrset(*front, txn, owner, hash, key, d);
-            if (deliver(v, remaining(d.h, now), d.h.rank, d.rdata_count, d.rdata_list)) {
+            if (deliver(v, remaining(d.h, now), d.h.rank, d.h.security, d.rdata_count,
+                        tail(d))) {
                 out = Answer::positive;
                 return MDB_SUCCESS;
             }
@@ -475,8 +529,9 @@ Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type
         const bool nxdomain = f_nx == Found::live;
         if (front != nullptr)
             fill_negative(*front, txn, negative_hash, owner, type, {&key, &nx, &nd}, nxdomain, d);
-        n.negative({nxdomain, remaining(d.h, now), d.soa_owner, d.soa_rdata});
-        out = Answer::negative;
+        if (n.negative({nxdomain, static_cast<Security>(d.h.security), remaining(d.h, now),
+                        d.soa_owner, d.soa_rdata}))
+            out = Answer::negative;
         return MDB_SUCCESS;
     });
     if (f_rr == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
@@ -506,6 +561,7 @@ void LmdbCache::fill_negative(FrontTable& front, MDB_txn* txn, uint64_t hash,
     const size_t len = sizeof t + d.soa_owner.size() + d.soa_rdata.size();
     if (len > list.size()) return; // too large for the table anyway
     t.nxdomain = nxdomain ? 1 : 0;
+    t.security = d.h.security;
     t.soa_owner_len = static_cast<uint8_t>(d.soa_owner.size()); // a wire name: <= 255
     t.soa_rdata_len = static_cast<uint16_t>(d.soa_rdata.size());
     std::memcpy(list.data(), &t, sizeof t);
@@ -523,7 +579,8 @@ void LmdbCache::fill_negative(FrontTable& front, MDB_txn* txn, uint64_t hash,
 
 bool LmdbCache::put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
                              std::span<const uint8_t> soa_owner, std::span<const uint8_t> soa_rdata,
-                             uint32_t ttl, uint64_t now) {
+                             uint32_t ttl, uint64_t now, Security security,
+                             std::span<const dns::Record> proof) {
     const Kind kind = nxdomain ? Kind::nxdomain : Kind::nodata;
     const uint16_t ktype = nxdomain ? 0 : type;
     keys::Key key;
@@ -537,9 +594,10 @@ bool LmdbCache::put_negative(std::span<const uint8_t> owner, uint16_t type, bool
     }
     if (const auto minimum = soa_minimum(soa_rdata)) ttl = std::min(ttl, *minimum);
     ttl = bound(ttl);
-    const codec::Header h{kind, 0, now + ttl, ttl, ktype};
-    if (!codec::encode_negative(h, soa_lc, soa_rdata, buf_)) return false;
-    return write_value(key, now, Rank::glue, false, false, ktype);
+    const codec::Header h{kind, 0, now + ttl, ttl, ktype, static_cast<uint8_t>(security)};
+    if (!codec::encode_negative(h, soa_lc, soa_rdata, buf_, proof) || buf_.size() > kMaxValue)
+        return false;
+    return write_value(key, now, Rank::glue, security, false, false, ktype);
 }
 
 std::optional<Negative> LmdbCache::get_negative(std::span<const uint8_t> owner, uint16_t type,
@@ -565,12 +623,93 @@ std::optional<Negative> LmdbCache::get_negative(std::span<const uint8_t> owner, 
         n.ttl = remaining(d.h, now);
         n.soa_owner.assign(d.soa_owner.begin(), d.soa_owner.end());
         n.soa_rdata.assign(d.soa_rdata.begin(), d.soa_rdata.end());
+        n.security = static_cast<Security>(d.h.security);
+        codec::ProofIter it(d);
+        for (dns::Record rr; it.next(rr);) n.proof.push_back(rr);
         out = std::move(n);
         return MDB_SUCCESS;
     });
     if (f_nx == Found::corrupt) drop_corrupt(nx, Kind::nxdomain, 0, now);
     if (f_nd == Found::corrupt) drop_corrupt(nodata, Kind::nodata, type, now);
     ++(out ? counters_.hits : counters_.misses);
+    return out;
+}
+
+// The NSEC key space of a zone (RFC 8198): lf(zone) 0x00 'S' lf(owner).
+// lf() keeps canonical order, so the NSECs of one zone are adjacent and
+// sorted; the 'S' after the separator keeps them apart from the zone's own
+// entries (kinds 'R', 'N', 'X') and its children (a label byte follows
+// lf(zone) there), and clear(name) still removes them with the subtree.
+constexpr uint8_t kNsecTag = 'S';
+
+bool nsec_prefix(std::span<const uint8_t> zone, keys::Key& out) {
+    if (!keys::name_prefix(zone, out) || out.len + 2 > keys::kMaxKey) return false;
+    out.buf[out.len++] = 0;
+    out.buf[out.len++] = kNsecTag;
+    return true;
+}
+
+bool nsec_key(std::span<const uint8_t> zone, std::span<const uint8_t> owner, keys::Key& out) {
+    keys::Key o;
+    if (!nsec_prefix(zone, out) || !keys::name_prefix(owner, o) || out.len + o.len > keys::kMaxKey)
+        return false;
+    std::memcpy(out.buf.data() + out.len, o.buf.data(), o.len);
+    out.len += o.len;
+    return true;
+}
+
+bool LmdbCache::put_nsec(std::span<const uint8_t> zone, const dns::Record& nsec,
+                         const std::vector<std::span<const uint8_t>>& sigs, uint64_t now) {
+    keys::Key key;
+    if (!nsec_key(zone, nsec.owner.view(), key) || !dns::name_in_zone(nsec.owner.view(), zone))
+        return false;
+    const uint32_t ttl = bound(nsec.ttl);
+    // The owner rides in the value as the first "rdata" (the key holds it
+    // lower-cased and escaped), the NSEC rdata second.
+    const codec::Header h{Kind::rrset, static_cast<uint8_t>(Rank::auth_authority), now + ttl, ttl,
+                          47, static_cast<uint8_t>(Security::secure)};
+    if (!codec::encode_rrset(h, {nsec.owner.view(), nsec.rdata}, buf_, sigs) ||
+        buf_.size() > kMaxValue)
+        return false;
+    return write_value(key, now, Rank::auth_authority, Security::secure, false, false, 47);
+}
+
+std::optional<Cache::Nsec> LmdbCache::find_nsec(std::span<const uint8_t> zone,
+                                                std::span<const uint8_t> name, uint64_t now) {
+    keys::Key prefix, key;
+    if (!nsec_prefix(zone, prefix) || !nsec_key(zone, name, key)) return std::nullopt;
+    std::optional<Nsec> out;
+    store_->read([&](MDB_txn* txn) {
+        lmdb::Cursor cur;
+        if (cur.open(txn, store_->dbi()) != MDB_SUCCESS) return MDB_SUCCESS;
+        MDB_val k = to_val(key.view()), v{};
+        int rc = cur.get(k, v, MDB_SET_RANGE);
+        const bool exact = rc == MDB_SUCCESS && k.mv_size == key.len &&
+                           std::memcmp(k.mv_data, key.buf.data(), key.len) == 0;
+        if (!exact) {
+            rc = cur.get(k, v, rc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+            if (rc != MDB_SUCCESS) return MDB_SUCCESS;
+        }
+        if (k.mv_size < prefix.len || std::memcmp(k.mv_data, prefix.buf.data(), prefix.len) != 0)
+            return MDB_SUCCESS;
+        codec::Decoded d;
+        if (classify(v, Kind::rrset, 47, now, d) != Found::live || d.rdata_count != 2)
+            return MDB_SUCCESS;
+        codec::RdataIter it(d);
+        std::span<const uint8_t> owner, rdata;
+        if (!it.next(owner) || !it.next(rdata) || !keys::valid_name(owner)) return MDB_SUCCESS;
+        Nsec n;
+        std::memcpy(n.rr.owner.wire.data(), owner.data(), owner.size());
+        n.rr.owner.len = static_cast<uint8_t>(owner.size());
+        n.rr.type = 47;
+        n.rr.klass = 1;
+        n.rr.ttl = remaining(d.h, now);
+        n.rr.rdata.assign(rdata.begin(), rdata.end());
+        codec::RdataIter sit(d.sig_list, d.sig_count);
+        for (std::span<const uint8_t> rd; sit.next(rd);) n.sigs.emplace_back(rd.begin(), rd.end());
+        out = std::move(n);
+        return MDB_SUCCESS;
+    });
     return out;
 }
 

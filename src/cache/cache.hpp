@@ -32,7 +32,11 @@
 #include <string>
 #include <vector>
 
+#include "dns/record.hpp"
+
 namespace kresd::cache {
+
+using dns::Security;
 
 struct CacheError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -50,7 +54,9 @@ struct RRset {
     uint16_t type = 0;
     uint32_t ttl = 0; // remaining, aged to `now`
     Rank rank = Rank::glue;
+    Security security = Security::unknown;
     std::vector<std::vector<uint8_t>> rdatas; // each in wire form, names uncompressed
+    std::vector<std::vector<uint8_t>> sigs;   // RRSIG rdatas covering it (for DO clients)
 };
 
 struct Negative {
@@ -58,6 +64,10 @@ struct Negative {
     uint32_t ttl = 0;               // remaining
     std::vector<uint8_t> soa_owner; // wire
     std::vector<uint8_t> soa_rdata; // wire, uncompressed
+    Security security = Security::unknown;
+    // What proves it (DNSSEC): SOA RRSIG, NSEC/NSEC3 records and their
+    // RRSIGs, TTLs as stored (not aged).
+    std::vector<dns::Record> proof;
 };
 
 struct Stats {
@@ -74,11 +84,19 @@ struct Stats {
 // spans point into the database and are valid only during the call.
 class RRsetVisitor {
   public:
-    // First: the aged TTL, the rank and how many rdatas follow. Return
-    // false to stop (nothing more is delivered; the visit counts as a miss).
-    virtual bool begin(uint32_t ttl, Rank rank, uint16_t count) = 0;
+    // First: the aged TTL, the rank, the DNSSEC status and how many rdatas
+    // follow. Return false to stop (nothing more is delivered; the visit
+    // counts as a miss).
+    virtual bool begin(uint32_t ttl, Rank rank, Security security, uint16_t count) = 0;
     // Each rdata in turn (wire form, names uncompressed); false stops.
     virtual bool rdata(std::span<const uint8_t> rdata) = 0;
+    // After the rdatas, when wants_sigs(): each RRSIG rdata kept with the
+    // RRset (for DO clients); false stops.
+    virtual bool wants_sigs() const { return false; }
+    virtual bool sig(std::span<const uint8_t> rrsig) {
+        (void)rrsig;
+        return true;
+    }
 
   protected:
     ~RRsetVisitor() = default;
@@ -90,6 +108,7 @@ class RRsetVisitor {
 // owner, TTL aged to `now`. The spans are valid only during the call.
 struct NegativeView {
     bool nxdomain = false;
+    Security security = Security::unknown;
     uint32_t ttl = 0;
     std::span<const uint8_t> soa_owner;
     std::span<const uint8_t> soa_rdata;
@@ -97,7 +116,8 @@ struct NegativeView {
 
 class NegativeVisitor {
   public:
-    virtual void negative(const NegativeView& n) = 0;
+    // False refuses it (then visit_answer() reports Answer::none).
+    virtual bool negative(const NegativeView& n) = 0;
 
   protected:
     ~NegativeVisitor() = default;
@@ -134,14 +154,18 @@ class Cache {
     virtual uint32_t min_ttl() const { return kDefaultMinTtl; }
     virtual uint32_t max_ttl() const { return kDefaultMaxTtl; }
 
-    // Positive data. Returns false when not stored (an unexpired entry of a
-    // higher rank exists, no rdatas, a malformed owner, an RRset over 128 KiB
-    // encoded, or an LMDB error).
+    // Positive data. Returns false when not stored (an unexpired entry that
+    // outranks it exists, no rdatas, a malformed owner, an RRset over 128
+    // KiB encoded, or an LMDB error). Outranks: a secure entry is replaced
+    // only by secure data of at least its rank (RFC 4035 4.2: validated
+    // data is kept over unvalidated); otherwise a higher rank wins.
     // Storing with rank auth_authority or higher also removes a NODATA for
     // (owner, type) and an NXDOMAIN for owner: the name has data now.
+    // `sigs` are the RRSIG rdatas that cover the RRset, kept for DO clients.
     virtual bool put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
                            const std::vector<std::span<const uint8_t>>& rdatas, Rank rank,
-                           uint64_t now) = 0;
+                           uint64_t now, Security security = Security::unknown,
+                           const std::vector<std::span<const uint8_t>>& sigs = {}) = 0;
     // Unexpired data only.
     virtual std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                            uint64_t now) = 0;
@@ -159,7 +183,8 @@ class Cache {
     virtual bool visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint64_t now,
                              RRsetVisitor& v) {
         auto rr = get_rrset(owner, type, now);
-        if (!rr || !v.begin(rr->ttl, rr->rank, static_cast<uint16_t>(rr->rdatas.size())))
+        if (!rr || !v.begin(rr->ttl, rr->rank, rr->security,
+                            static_cast<uint16_t>(rr->rdatas.size())))
             return false;
         for (const auto& rd : rr->rdatas)
             if (!v.rdata(rd)) return false;
@@ -178,7 +203,8 @@ class Cache {
         if (visit_rrset(owner, type, now, v)) return Answer::positive;
         auto neg = get_negative(owner, type, now);
         if (!neg) return Answer::none;
-        n.negative({neg->nxdomain, neg->ttl, neg->soa_owner, neg->soa_rdata});
+        if (!n.negative({neg->nxdomain, neg->security, neg->ttl, neg->soa_owner, neg->soa_rdata}))
+            return Answer::none;
         return Answer::negative;
     }
 
@@ -194,11 +220,41 @@ class Cache {
     // MINIMUM field caps it. soa_owner may be empty (stored as such),
     // otherwise it must be a wire name; it comes back lower-cased. A lookup
     // finds an NXDOMAIN of the name first, else a NODATA of (name, type).
+    // `security` and `proof` (the records that prove it, for DO clients)
+    // are kept with it.
     virtual bool put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
                               std::span<const uint8_t> soa_owner,
-                              std::span<const uint8_t> soa_rdata, uint32_t ttl, uint64_t now) = 0;
+                              std::span<const uint8_t> soa_rdata, uint32_t ttl, uint64_t now,
+                              Security security = Security::unknown,
+                              std::span<const dns::Record> proof = {}) = 0;
     virtual std::optional<Negative> get_negative(std::span<const uint8_t> owner, uint16_t type,
                                                  uint64_t now) = 0;
+
+    // RFC 8198 (aggressive use of DNSSEC-validated cache): validated NSEC
+    // records kept by zone, in canonical order, so that the one before a
+    // name can be found. `zone` is the NSEC's signer. False when not stored.
+    virtual bool put_nsec(std::span<const uint8_t> zone, const dns::Record& nsec,
+                          const std::vector<std::span<const uint8_t>>& sigs, uint64_t now) {
+        (void)zone;
+        (void)nsec;
+        (void)sigs;
+        (void)now;
+        return false;
+    }
+    // The unexpired NSEC of `zone` whose owner is `name` or the closest
+    // before it in canonical order (RFC 4034 6.1), with its RRSIGs (TTL
+    // aged); nullopt when there is none.
+    struct Nsec {
+        dns::Record rr;
+        std::vector<std::vector<uint8_t>> sigs;
+    };
+    virtual std::optional<Nsec> find_nsec(std::span<const uint8_t> zone,
+                                          std::span<const uint8_t> name, uint64_t now) {
+        (void)zone;
+        (void)name;
+        (void)now;
+        return std::nullopt;
+    }
 
     // Removes everything (name empty, or the root name) or the name and
     // everything below it (a range delete, in short transactions).

@@ -113,7 +113,8 @@ class FrontTable {
         uint8_t owner_len;
         uint8_t rank;
         uint8_t kind; // Kind
-        uint8_t pad_[3];
+        uint8_t security; // dns::Security of a kRRset entry
+        uint8_t pad_[2];
         // then the owner, then the rdata list (codec's (length, rdata)
         // pairs; for kNegative, what cache.cpp stores there)
         std::span<const uint8_t> owner() const {

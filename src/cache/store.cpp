@@ -22,7 +22,7 @@ namespace kresd::cache {
 namespace {
 
 // The format marker's value: bump with codec::kVersion or the key layout.
-constexpr uint8_t kFormat[] = {'k', 'r', 'e', 's', 'd', '-', 'c', 'a', 'c', 'h', 'e', '-', '2'};
+constexpr uint8_t kFormat[] = {'k', 'r', 'e', 's', 'd', '-', 'c', 'a', 'c', 'h', 'e', '-', '3'};
 
 constexpr size_t kSampleSize = 1024;
 constexpr size_t kChunkDeletes = 64;  // deletions per committed chunk

@@ -353,3 +353,62 @@ TEST_CASE("cache: a database of another format is emptied at open", "[cache]") {
     auto c = Cache::open(tmp.path(), 4 * MiB);
     CHECK(c->count() == 0);
 }
+
+TEST_CASE("cache: DNSSEC status, RRSIGs and proofs are kept", "[cache][dnssec]") {
+    TempDir tmp;
+    auto c = Cache::open(tmp.path(), 4 * MiB);
+    const auto rd = bytes({192, 0, 2, 7}), sig1 = bytes({0, 1, 13, 2, 9, 9}), sig2 = bytes({0, 1});
+    REQUIRE(c->put_rrset(wire("www.example"), A, 300, {sp(rd)}, Rank::auth_answer, T0,
+                         Security::secure, {sp(sig1), sp(sig2)}));
+    auto rr = c->get_rrset(wire("www.example"), A, T0 + 1);
+    REQUIRE(rr);
+    CHECK(rr->security == Security::secure);
+    CHECK(rr->sigs == std::vector<std::vector<uint8_t>>{sig1, sig2});
+    // The visitor (the fast path) sees the status too.
+    struct Sec final : RRsetVisitor {
+        Security seen = Security::unknown;
+        bool begin(uint32_t, Rank, Security s, uint16_t) override {
+            seen = s;
+            return true;
+        }
+        bool rdata(std::span<const uint8_t>) override { return true; }
+    } v;
+    REQUIRE(c->visit_rrset(wire("www.example"), A, T0 + 1, v));
+    CHECK(v.seen == Security::secure);
+    REQUIRE(c->visit_rrset(wire("www.example"), A, T0 + 2, v)); // from the front table
+    CHECK(v.seen == Security::secure);
+
+    SECTION("validated data is not replaced by unvalidated data of any rank") {
+        CHECK_FALSE(c->put_rrset(wire("www.example"), A, 300, {sp(rd)}, Rank::auth_answer, T0 + 3,
+                                 Security::insecure));
+        CHECK_FALSE(c->put_rrset(wire("www.example"), A, 300, {sp(rd)}, Rank::auth_answer, T0 + 3));
+        CHECK(c->get_rrset(wire("www.example"), A, T0 + 3)->security == Security::secure);
+    }
+    SECTION("validated data replaces unvalidated data of a higher rank") {
+        REQUIRE(c->put_rrset(wire("ns.example"), A, 300, {sp(rd)}, Rank::auth_answer, T0));
+        REQUIRE(c->put_rrset(wire("ns.example"), A, 300, {sp(rd)}, Rank::nonauth, T0 + 1,
+                             Security::secure));
+        CHECK(c->get_rrset(wire("ns.example"), A, T0 + 1)->security == Security::secure);
+    }
+    SECTION("a negative answer keeps its proof") {
+        kresd::dns::Record nsec;
+        const auto owner = wire("a.example");
+        std::copy(owner.begin(), owner.end(), nsec.owner.wire.begin());
+        nsec.owner.len = static_cast<uint8_t>(owner.size());
+        nsec.type = 47;
+        nsec.ttl = 900;
+        nsec.rdata = wire("c.example");
+        const auto soa = soa_rdata(900);
+        REQUIRE(c->put_negative(wire("b.example"), A, true, wire("example"), sp(soa), 900, T0,
+                                Security::secure, std::span<const kresd::dns::Record>(&nsec, 1)));
+        auto n = c->get_negative(wire("b.example"), A, T0 + 1);
+        REQUIRE(n);
+        CHECK(n->security == Security::secure);
+        REQUIRE(n->proof.size() == 1);
+        CHECK(n->proof[0].type == 47);
+        CHECK(n->proof[0].ttl == 900);
+        CHECK(n->proof[0].rdata == wire("c.example"));
+        CHECK(std::vector<uint8_t>(n->proof[0].owner.view().begin(),
+                                   n->proof[0].owner.view().end()) == owner);
+    }
+}

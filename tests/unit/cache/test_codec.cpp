@@ -130,10 +130,11 @@ TEST_CASE("codec: corrupt fields behind a valid checksum", "[cache][codec]") {
     const auto r = sample_rrset();
     CHECK_FALSE(edit(r, 0, codec::kVersion + 1)); // unknown version
     CHECK_FALSE(edit(r, 0, 1));    // the first format (FNV-1a checksum)
+    CHECK_FALSE(edit(r, 0, 2));    // the second (no security, RRSIGs or proofs)
     CHECK_FALSE(edit(r, 1, 'Q'));  // unknown kind
     CHECK_FALSE(edit(r, 2, 0));    // rank 0
     CHECK_FALSE(edit(r, 2, 5));    // rank out of range
-    CHECK_FALSE(edit(r, 3, 1));    // reserved flags
+    CHECK_FALSE(edit(r, 3, 4));    // security beyond bogus (3)
     CHECK_FALSE(edit(r, 18, 0));   // zero rdatas
     CHECK_FALSE(edit(r, 18, 4));   // more rdatas than there are
     CHECK_FALSE(edit(r, 18, 2));   // fewer: leftover bytes
@@ -145,4 +146,46 @@ TEST_CASE("codec: corrupt fields behind a valid checksum", "[cache][codec]") {
     CHECK_FALSE(edit(n, 16, 1));   // NXDOMAIN has type 0
     CHECK_FALSE(edit(n, 18, 200)); // owner length past the end
     CHECK_FALSE(edit(n, 19, 64));  // owner is not a wire name
+}
+
+TEST_CASE("codec: security, RRSIGs and proof records round trip", "[cache][codec]") {
+    const auto a = bytes({192, 0, 2, 1}), sig = bytes({0, 1, 13, 2, 1, 2, 3});
+    std::vector<uint8_t> out;
+    codec::Header h{Kind::rrset, 4, 1700000300ull, 300, 1, 2};
+    REQUIRE(codec::encode_rrset(h, {sp(a)}, out, {sp(sig), sp(sig)}));
+    codec::Decoded d;
+    REQUIRE(codec::decode(out, d));
+    CHECK(d.h.security == 2);
+    CHECK(d.rdata_count == 1);
+    REQUIRE(d.sig_count == 2);
+    codec::RdataIter it(d.sig_list, d.sig_count);
+    std::span<const uint8_t> s;
+    REQUIRE(it.next(s));
+    CHECK(std::vector<uint8_t>(s.begin(), s.end()) == sig);
+    // Every truncation of the longer value is still refused.
+    for (size_t n = 0; n < out.size(); ++n)
+        CHECK_FALSE(codec::decode(std::span<const uint8_t>(out.data(), n), d));
+
+    kresd::dns::Record rr;
+    const auto owner = wire("x.example");
+    std::copy(owner.begin(), owner.end(), rr.owner.wire.begin());
+    rr.owner.len = static_cast<uint8_t>(owner.size());
+    rr.type = 50;
+    rr.ttl = 77;
+    rr.rdata = bytes({1, 0, 0, 0, 0});
+    const auto soa_owner = wire("example");
+    const auto soa = soa_rdata(60);
+    REQUIRE(codec::encode_negative({Kind::nxdomain, 0, 5, 5, 0, 1}, sp(soa_owner), sp(soa), out,
+                                   std::span<const kresd::dns::Record>(&rr, 1)));
+    REQUIRE(codec::decode(out, d));
+    CHECK(d.h.security == 1);
+    REQUIRE(d.proof_count == 1);
+    codec::ProofIter pit(d);
+    kresd::dns::Record back;
+    REQUIRE(pit.next(back));
+    CHECK(back.type == 50);
+    CHECK(back.ttl == 77);
+    CHECK(back.rdata == rr.rdata);
+    CHECK(back.owner.len == rr.owner.len);
+    CHECK_FALSE(pit.next(back));
 }

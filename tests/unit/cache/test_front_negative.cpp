@@ -23,7 +23,7 @@ struct Seen final : RRsetVisitor, NegativeVisitor {
     uint32_t ttl = 0;
     std::vector<uint8_t> soa_owner, soa_rdata;
 
-    bool begin(uint32_t t, Rank rank, uint16_t) override {
+    bool begin(uint32_t t, Rank rank, Security, uint16_t) override {
         if (rank < Rank::nonauth) return false;
         ttl = t;
         what = "RRset";
@@ -33,11 +33,12 @@ struct Seen final : RRsetVisitor, NegativeVisitor {
         what += " " + std::to_string(rd.back());
         return true;
     }
-    void negative(const NegativeView& n) override {
+    bool negative(const NegativeView& n) override {
         what = n.nxdomain ? "NXDOMAIN" : "NODATA";
         ttl = n.ttl;
         soa_owner.assign(n.soa_owner.begin(), n.soa_owner.end());
         soa_rdata.assign(n.soa_rdata.begin(), n.soa_rdata.end());
+        return true;
     }
 };
 

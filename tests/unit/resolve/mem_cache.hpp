@@ -19,11 +19,15 @@ public:
         cache::Rank rank;
         uint64_t expire;
         std::vector<std::vector<uint8_t>> rdatas;
+        cache::Security security = cache::Security::unknown;
+        std::vector<std::vector<uint8_t>> sigs;
     };
     struct Neg {
         bool nxdomain;
         uint64_t expire;
         std::vector<uint8_t> soa_owner, soa_rdata;
+        cache::Security security = cache::Security::unknown;
+        std::vector<dns::Record> proof;
     };
 
     const std::string& dir() const override { return dir_; }
@@ -36,15 +40,22 @@ public:
 
     bool put_rrset(std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
                    const std::vector<std::span<const uint8_t>>& rdatas, cache::Rank rank,
-                   uint64_t now) override
+                   uint64_t now, cache::Security security,
+                   const std::vector<std::span<const uint8_t>>& sigs) override
     {
         const auto k = key(owner, type);
         auto it = rrsets.find(k);
-        if (it != rrsets.end() && it->second.expire > now && it->second.rank > rank)
-            return false;
-        Positive p{rank, now + bound(ttl), {}};
+        if (it != rrsets.end() && it->second.expire > now) {
+            const bool old_secure = it->second.security == cache::Security::secure;
+            const bool new_secure = security == cache::Security::secure;
+            if (old_secure != new_secure ? old_secure : it->second.rank > rank)
+                return false;
+        }
+        Positive p{rank, now + bound(ttl), {}, security, {}};
         for (auto rd : rdatas)
             p.rdatas.emplace_back(rd.begin(), rd.end());
+        for (auto rd : sigs)
+            p.sigs.emplace_back(rd.begin(), rd.end());
         rrsets[k] = std::move(p);
         negatives.erase(key(owner, type));
         negatives.erase(key(owner, 0));
@@ -63,16 +74,19 @@ public:
         out.ttl = static_cast<uint32_t>(it->second.expire - now);
         out.rank = it->second.rank;
         out.rdatas = it->second.rdatas;
+        out.security = it->second.security;
+        out.sigs = it->second.sigs;
         return out;
     }
 
     bool put_negative(std::span<const uint8_t> owner, uint16_t type, bool nxdomain,
                       std::span<const uint8_t> soa_owner, std::span<const uint8_t> soa_rdata,
-                      uint32_t ttl, uint64_t now) override
+                      uint32_t ttl, uint64_t now, cache::Security security,
+                      std::span<const dns::Record> proof) override
     {
         negatives[key(owner, nxdomain ? 0 : type)] =
             Neg{nxdomain, now + bound(ttl), {soa_owner.begin(), soa_owner.end()},
-                {soa_rdata.begin(), soa_rdata.end()}};
+                {soa_rdata.begin(), soa_rdata.end()}, security, {proof.begin(), proof.end()}};
         ++inserts;
         return true;
     }
@@ -89,6 +103,8 @@ public:
             n.ttl = static_cast<uint32_t>(it->second.expire - now);
             n.soa_owner = it->second.soa_owner;
             n.soa_rdata = it->second.soa_rdata;
+            n.security = it->second.security;
+            n.proof = it->second.proof;
             return n;
         }
         return std::nullopt;
