@@ -17,28 +17,47 @@ bool Request::Impl::cache_enabled() const
 
 // One RRset (same owner, type and class). RFC 2181 5.2: its TTL is the
 // smallest of its records'.
-void Request::Impl::cache_rrset(const std::vector<Record>& rrs, cache::Rank rank)
+void Request::Impl::cache_rrset(const std::vector<Record>& rrs, cache::Rank rank,
+                                const ReplyCheck* v)
 {
     if (!cache_enabled() || rrs.empty())
         return;
-    uint32_t ttl = UINT32_MAX;
+    const Record& first = rrs.front();
+    // With the validator's judgement: bogus data is never cached; the
+    // status and the RRSIGs go with the data; the TTL is capped by the
+    // signature (RFC 4035 5.3.3).
+    const SetVerdict* sv = v != nullptr ? v->find(first.owner, first.type) : nullptr;
+    Security sec = sv != nullptr ? sv->sec : Security::unknown;
+    if (sv == nullptr && v != nullptr && validating() && v->sec == Security::insecure)
+        sec = Security::insecure;
+    // Bogus data is not kept; nor is an RRset expanded from a wildcard:
+    // its DO answer needs the NSEC proof of the expansion, which the cache
+    // does not keep with it (asked again each time; see docs/dnssec.rst).
+    if (sec == Security::bogus || (sv != nullptr && sv->wildcard))
+        return;
+    uint32_t ttl = sv != nullptr ? sv->ttl_cap : UINT32_MAX;
     std::vector<std::span<const uint8_t>> rdatas;
     rdatas.reserve(rrs.size());
     for (const Record& r : rrs) {
         ttl = std::min(ttl, r.ttl);
         rdatas.emplace_back(r.rdata);
     }
-    const Record& first = rrs.front();
-    res.cache()->put_rrset(first.owner.view(), first.type, ttl, rdatas, rank, now_s());
+    std::vector<std::span<const uint8_t>> sigs;
+    if (sv != nullptr) {
+        for (const Record& s : sv->sigs)
+            sigs.emplace_back(s.rdata);
+    }
+    res.cache()->put_rrset(first.owner.view(), first.type, ttl, rdatas, rank, now_s(), sec, sigs);
 }
 
 // CNAME and DNAME RRsets hold exactly one record each (RFC 1034 3.6.2,
 // RFC 6672 2.4); a synthesised CNAME is cached like any other, with the
 // DNAME's TTL.
-void Request::Impl::cache_chain(const std::vector<Record>& chain, cache::Rank rank)
+void Request::Impl::cache_chain(const std::vector<Record>& chain, cache::Rank rank,
+                                const ReplyCheck* v)
 {
     for (const Record& r : chain)
-        cache_rrset({r}, rank);
+        cache_rrset({r}, rank, v);
 }
 
 void Request::Impl::append(std::vector<AnswerRr>& to, const std::vector<Record>& from) const
@@ -76,12 +95,20 @@ void Request::Impl::write_answer(dns::ResponseBuilder& out) const
     }
     const Goal& g = goals.front();
     out.set_rcode(rcode);
+    // RFC 6840 5.7/5.8 and RFC 4035 3.2.3: AD when everything is secure and
+    // the client asked with DO or AD; not with CD (the client validates).
+    out.set_ad(g.sec == Security::secure && (client_do || client_ad) && !client_cd &&
+               validating());
     const uint64_t now = now_s();
     auto aged = [now](const AnswerRr& rr) {
         const uint64_t age = now > rr.at_wall_s ? now - rr.at_wall_s : 0;
         return rr.ttl > age ? static_cast<uint32_t>(rr.ttl - age) : 0u;
     };
-    for (const auto* section : {&g.chain, &g.final_rrs}) {
+    // RFC 4035 3.2.1: with DO, the RRSIGs of the answer, and the proof of
+    // a denial or of a wildcard expansion in the authority section.
+    static const std::vector<AnswerRr> none;
+    const auto& sigs = client_do ? g.sigs : none;
+    for (const auto* section : {&g.chain, &g.final_rrs, &sigs}) {
         for (const AnswerRr& rr : *section) {
             if (!out.add_rr(dns::Section::answer, rr.owner.view(), rr.type, rr.klass, aged(rr),
                             rr.rdata)) {
@@ -93,8 +120,19 @@ void Request::Impl::write_answer(dns::ResponseBuilder& out) const
     if (g.outcome == Outcome::negative && g.soa) {
         const AnswerRr& soa = *g.soa;
         if (!out.add_rr(dns::Section::authority, soa.owner.view(), soa.type, soa.klass,
-                        aged(soa), soa.rdata))
+                        aged(soa), soa.rdata)) {
             out.set_tc(true);
+            return;
+        }
+    }
+    if (client_do) {
+        for (const AnswerRr& rr : g.proof) {
+            if (!out.add_rr(dns::Section::authority, rr.owner.view(), rr.type, rr.klass, aged(rr),
+                            rr.rdata)) {
+                out.set_tc(true);
+                return;
+            }
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 // The request state machine (see request_impl.hpp for the states): the
 // produce() loop and the steps that lead up to a query on the wire.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <string_view>
 
 #include "dns/query_writer.hpp"
 #include "resolve/names.hpp"
@@ -14,6 +16,10 @@ Request::Impl::Impl(Resolver& r, const dns::Query& q, const RequestOptions& o)
 {
     start_ms = now_ms();
     log_id = static_cast<uint16_t>(res.random());
+    client_cd = q.cd;
+    client_ad = q.ad;
+    client_do = q.edns.present && q.edns.do_bit;
+    budget.left = res.config().dnssec_limits.max_verifications;
     Goal g;
     g.sname = q.qname;
     g.qtype = q.qtype;
@@ -97,17 +103,39 @@ void Request::Impl::step_cache_lookup(Goal& g)
     const cache::Rank min_rank = g.sub ? cache::Rank::glue : cache::Rank::nonauth;
     const uint64_t now = now_s();
     const Limits& lim = res.config().limits;
+    // With validation on, what a client or the chain of trust uses must
+    // have been judged: data cached without a status (referral NS sets,
+    // glue) is asked for again.
+    const bool judged_only = !g.sub && validating();
+    auto usable_sec = [&](Security s) { return !judged_only || s != Security::unknown; };
+    auto note = [&](Security s, const std::vector<std::vector<uint8_t>>& sigs,
+                    const dns::Name& owner, uint32_t ttl) {
+        g.sec = g.sec_set ? worse(g.sec, s) : s;
+        g.sec_set = true;
+        for (const auto& rd : sigs)
+            g.sigs.push_back({owner, dns::type::RRSIG, g.qclass, ttl, now, rd});
+    };
     for (;;) {
-        if (auto rr = c->get_rrset(g.sname.view(), g.qtype, now); rr && rr->rank >= min_rank) {
+        if (auto rr = c->get_rrset(g.sname.view(), g.qtype, now);
+            rr && rr->rank >= min_rank && usable_sec(rr->security)) {
             for (const auto& rd : rr->rdatas)
                 g.final_rrs.push_back({g.sname, g.qtype, g.qclass, rr->ttl, now, rd});
+            note(rr->security, rr->sigs, g.sname, rr->ttl);
             g.outcome = Outcome::positive;
             g.state = GoalState::done;
             REQ_LOG("cache: '%s' type %u, %zu records", names::text(g.sname).c_str(), g.qtype,
                 rr->rdatas.size());
             return;
         }
-        if (auto neg = c->get_negative(g.sname.view(), g.qtype, now)) {
+        // A DS NODATA without SOA is what a referral taught of a
+        // delegation's status (validate.cpp), not a client's answer.
+        if (auto neg = c->get_negative(g.sname.view(), g.qtype, now);
+            neg && usable_sec(neg->security) &&
+            (g.purpose != Purpose::client || !neg->soa_owner.empty())) {
+            note(neg->security, {}, g.sname, neg->ttl);
+            for (const dns::Record& r : neg->proof)
+                g.proof.push_back({r.owner, r.type, g.qclass, std::min(r.ttl, neg->ttl), now,
+                                   r.rdata});
             AnswerRr soa;
             if (names::from_wire(neg->soa_owner, soa.owner)) {
                 soa.type = dns::type::SOA;
@@ -129,8 +157,9 @@ void Request::Impl::step_cache_lookup(Goal& g)
         auto cname = c->get_rrset(g.sname.view(), dns::type::CNAME, now);
         dns::Name target;
         if (!cname || cname->rank < min_rank || cname->rdatas.empty() ||
-            !names::from_wire(cname->rdatas.front(), target))
+            !usable_sec(cname->security) || !names::from_wire(cname->rdatas.front(), target))
             break;
+        note(cname->security, cname->sigs, g.sname, cname->ttl);
         if (++g.cname_hops > lim.max_cname_chain) {
             fail_goal(g, ede::OTHER, "limit: CNAME chain");
             return;
@@ -140,6 +169,8 @@ void Request::Impl::step_cache_lookup(Goal& g)
         REQ_LOG("cache: '%s' CNAME '%s'", names::text(g.sname).c_str(), names::text(target).c_str());
         g.sname = target;
     }
+    if (judged_only && g.chain.empty() && aggressive_answer(g))
+        return;
     g.state = GoalState::find_cut;
 }
 
@@ -210,6 +241,7 @@ void Request::Impl::step_select(Goal& g)
         sub.qtype = type;
         sub.qclass = dns::klass::IN;
         sub.sub = true;
+        sub.purpose = Purpose::ns_address;
         sub.parent_ns = i;
         g.state = GoalState::await_subgoal;
         goals.push_back(std::move(sub)); // `g` is invalid from here on
@@ -243,6 +275,8 @@ bool Request::Impl::step_send(Goal& g, Outgoing& out)
     flags.rd = forwarding;
     flags.edns = !res.servers().no_edns(g.server);
     flags.edns_size = cfg.edns_size;
+    // RFC 4035 3.2.1 / 4.1: ask for the signatures whenever we validate.
+    flags.do_bit = flags.edns && validating();
     Outstanding& o = g.out;
     o.id = flags.id;
     o.to = g.server;
@@ -287,6 +321,21 @@ void Request::Impl::pop_goal()
     if (goals.size() == 1) {
         const Goal& g = goals.front();
         finished = true;
+        if (g.sec == Security::bogus && !client_cd && g.outcome != Outcome::failed) {
+            // Cannot happen through handle_reply (it fails the goal), but
+            // a cached chain could mix in such a link: never serve it.
+            rcode = dns::rcode::SERVFAIL;
+            ede_code = dnssec::ede::DNSSEC_BOGUS;
+            ede_text = "DNSSEC: bogus";
+            goals.front().outcome = Outcome::failed;
+            return;
+        }
+        if (opts.ta_sentinel && g.outcome == Outcome::positive && sentinel_fails()) {
+            rcode = dns::rcode::SERVFAIL;
+            REQ_LOG("RFC 8509 sentinel: SERVFAIL");
+            goals.front().outcome = Outcome::failed;
+            return;
+        }
         switch (g.outcome) {
         case Outcome::positive: rcode = dns::rcode::NOERROR; break;
         case Outcome::negative:
@@ -305,6 +354,18 @@ void Request::Impl::pop_goal()
     goals.pop_back();
     Goal& parent = goals.back();
     parent.state = GoalState::select_server;
+    if (sub.purpose == Purpose::ds || sub.purpose == Purpose::dnskey) {
+        key_goal_done(sub);
+        // The reply that waited for these keys is judged now; without one
+        // (it cannot be otherwise, but to be safe) the question is asked again.
+        if (parent.parked) {
+            const Message m = std::move(*parent.parked);
+            parent.parked.reset();
+            parent.state = GoalState::wait_reply;
+            handle_reply(parent, m); // may push another sub-goal
+        }
+        return;
+    }
     if (sub.parent_ns >= parent.cut.ns.size())
         return; // cannot happen: a cut does not change while its goal waits
     NsEntry& e = parent.cut.ns[sub.parent_ns];
@@ -325,6 +386,38 @@ void Request::Impl::pop_goal()
     if (sub.outcome == Outcome::failed || (sub.outcome == Outcome::negative && sub.nxdomain))
         e.exhausted = true;
     REQ_LOG("'%s' type %u: %zu addresses", names::text(sub.sname).c_str(), sub.qtype, added);
+}
+
+// RFC 8509 3.2: only for A/AAAA answers that validated, with the key tag
+// taken from the first label of the client's name (5 decimal digits).
+bool Request::Impl::sentinel_fails() const
+{
+    const Goal& g = goals.front();
+    if ((g.qtype != dns::type::A && g.qtype != dns::type::AAAA) || g.sec != Security::secure ||
+        !validating() || client_cd)
+        return false;
+    static constexpr std::string_view is_ta = "root-key-sentinel-is-ta-",
+                                      not_ta = "root-key-sentinel-not-ta-";
+    const dns::Name& asked = goals.front().chain.empty() ? g.sname : goals.front().chain.front().owner;
+    const size_t len = asked.len > 0 ? asked.wire[0] : 0;
+    std::string label(reinterpret_cast<const char*>(asked.wire.data() + 1), len);
+    for (char& ch : label)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const bool is = label.starts_with(is_ta), isnt = label.starts_with(not_ta);
+    if (!is && !isnt)
+        return false;
+    const std::string digits = label.substr(is ? is_ta.size() : not_ta.size());
+    if (digits.size() != 5 || !std::all_of(digits.begin(), digits.end(), ::isdigit))
+        return false;
+    const unsigned tag = static_cast<unsigned>(std::stoul(digits));
+    bool has = false;
+    if (const dnssec::Anchor* root = res.config().anchors->find(names::root())) {
+        for (const Record& ds : root->ds)
+            has = has || (ds.rdata.size() >= 2 && ((ds.rdata[0] << 8) | ds.rdata[1]) == tag);
+        for (const Record& k : root->keys)
+            has = has || dnssec::key_tag(k.rdata) == tag;
+    }
+    return is ? !has : has;
 }
 
 void Request::Impl::fail_goal(Goal& g, uint16_t code, std::string text)
@@ -396,6 +489,34 @@ unsigned Request::upstream_queries() const
 std::optional<uint16_t> Request::ede_code() const
 {
     return impl_->ede_code;
+}
+
+std::vector<dns::Record> Request::answer_records() const
+{
+    std::vector<dns::Record> out;
+    const Impl& i = *impl_;
+    if (!i.finished || i.goals.front().outcome != Outcome::positive)
+        return out;
+    const Goal& g = i.goals.front();
+    const uint64_t now = i.now_s();
+    for (const auto* section : {&g.chain, &g.final_rrs, &g.sigs}) {
+        if (section == &g.sigs && !i.client_do)
+            break;
+        for (const AnswerRr& rr : *section) {
+            const uint64_t age = now > rr.at_wall_s ? now - rr.at_wall_s : 0;
+            const uint32_t ttl = rr.ttl > age ? static_cast<uint32_t>(rr.ttl - age) : 0;
+            out.push_back({rr.owner, rr.type, rr.klass, ttl, rr.rdata});
+        }
+    }
+    return out;
+}
+
+dns::Security Request::security() const
+{
+    const Impl& i = *impl_;
+    if (!i.finished || !i.validating())
+        return dns::Security::insecure;
+    return i.goals.front().sec;
 }
 
 bool Request::from_cache() const

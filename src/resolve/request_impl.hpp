@@ -35,15 +35,29 @@
     } while (0)
 
 #include <cstdarg>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "resolve/classify.hpp"
+#include "resolve/message.hpp"
 #include "resolve/resolve.hpp"
 #include "resolve/servers.hpp"
 
 namespace kresd::resolve {
+
+using dns::Security;
+
+// The worse of two statuses: bogus < insecure < secure (unknown counts as
+// insecure).
+inline Security worse(Security a, Security b)
+{
+    auto order = [](Security s) {
+        return s == Security::bogus ? 0 : s == Security::secure ? 2 : 1;
+    };
+    return order(a) <= order(b) ? a : b;
+}
 
 // One record of the answer: the CNAME/DNAME chain, the final RRset, the SOA.
 struct AnswerRr {
@@ -53,6 +67,49 @@ struct AnswerRr {
     uint32_t ttl = 0;
     uint64_t at_wall_s = 0; // when ttl was true; aged on output
     std::vector<uint8_t> rdata;
+};
+
+// Why a goal runs: the client's question, a name server's address, or
+// the DNSSEC keys of a zone (validate.cpp).
+enum class Purpose : uint8_t { client, ns_address, ds, dnskey };
+
+// What this request knows of a zone's DNSSEC status (validate.cpp): from
+// the trust anchors, the NTAs, a validated referral, a key sub-goal or the
+// cache. secure: `ds` (or an anchor) is known, and `keys` once have_keys.
+struct ZoneSec {
+    dns::Name zone; // lower-cased
+    Security sec = Security::unknown;
+    std::vector<Record> ds;          // validated DS, or the anchor's DS
+    std::vector<Record> anchor_keys; // an anchor in DNSKEY form
+    std::vector<Record> keys;        // the validated DNSKEY RRset
+    bool have_keys = false;
+    uint16_t ede = 0; // bogus: why, for the client
+    std::string why;
+};
+
+// One RRset of a reply as the validator judged it: its status, the
+// RRSIGs to hand DO clients and to cache, the TTL cap (RFC 4035 5.3.3).
+struct SetVerdict {
+    dns::Name owner;
+    uint16_t type = 0;
+    Security sec = Security::unknown;
+    uint32_t ttl_cap = UINT32_MAX;
+    std::vector<Record> sigs;
+    bool wildcard = false; // expanded from a wildcard (RFC 4035 5.3.4)
+};
+
+// The validator's judgement of one reply (validate.cpp).
+struct ReplyCheck {
+    enum class Result { done, pending } result = Result::done;
+    Security sec = Security::insecure; // of everything used from the reply
+    uint16_t ede = 0;
+    std::string why;
+    std::vector<SetVerdict> sets;
+    std::vector<Record> proof; // SOA RRSIG, NSEC/NSEC3 and their RRSIGs, for DO clients
+    Security child_sec = Security::unknown; // referral: the child zone's status
+    std::vector<Record> child_ds;           // referral: validated DS of the child
+    Security no_ds_sec = Security::insecure; // referral without DS: the NODATA's own status
+    const SetVerdict* find(const dns::Name& owner, uint16_t type) const;
 };
 
 // A name server of a zone cut and what we know of its addresses.
@@ -109,6 +166,7 @@ struct Goal {
     uint16_t qtype = 0, qclass = 0;
     bool sub = false;      // an NS address lookup for the goal below it
     size_t parent_ns = 0;  // index into the parent's cut.ns
+    Purpose purpose = Purpose::client;
     GoalState state = GoalState::cache_lookup;
 
     Cut cut;
@@ -122,6 +180,9 @@ struct Goal {
     unsigned min_queries = 0;
 
     Outstanding out;
+    // A reply that waits for the keys of a DNSSEC sub-goal above this one;
+    // handled again when the sub-goal ends (validate.cpp).
+    std::optional<Message> parked;
 
     // Result.
     Outcome outcome = Outcome::none;
@@ -132,6 +193,12 @@ struct Goal {
     unsigned cname_hops = 0;
     uint16_t ede_code = ede::OTHER;
     std::string ede_text;
+    // DNSSEC: the least secure status of everything in the result, and
+    // what DO clients get with it.
+    Security sec = Security::unknown;
+    bool sec_set = false;
+    std::vector<AnswerRr> sigs;  // RRSIGs of the chain and the final RRset
+    std::vector<AnswerRr> proof; // negative / wildcard: SOA RRSIG, NSEC(3) + RRSIGs
 };
 
 struct Request::Impl {
@@ -148,6 +215,10 @@ struct Request::Impl {
     std::optional<uint16_t> ede_code;
     std::string ede_text;
     std::string soft_limit; // a soft limit that stopped some work, for the EDE text
+    // DNSSEC (validate.cpp)
+    bool client_cd = false, client_do = false, client_ad = false;
+    std::deque<ZoneSec> zones; // stable references
+    dnssec::Budget budget;
 
     // request.cpp: the loop and the states before a query goes out.
     Step produce(Outgoing& out);
@@ -155,6 +226,7 @@ struct Request::Impl {
     void step_select(Goal& g); // may push a goal: `g` is invalid afterwards
     bool step_send(Goal& g, Outgoing& out);
     void pop_goal();
+    bool sentinel_fails() const;
     void fail_goal(Goal& g, uint16_t code, std::string text);
     void fail_request(uint16_t code, std::string text);
 
@@ -173,16 +245,30 @@ struct Request::Impl {
     void transport_failed(const char* why);
     void handle_reply(Goal& g, const Message& m);
     void server_failed(Goal& g, const char* why);
-    void apply_referral(Goal& g, Classified& c);
-    void apply_answer(Goal& g, Classified& c);
-    void apply_negative(Goal& g, Classified& c);
-    void apply_restart(Goal& g, Classified& c);
+    void apply_referral(Goal& g, Classified& c, const ReplyCheck& v);
+    void apply_answer(Goal& g, Classified& c, const ReplyCheck& v);
+    void apply_negative(Goal& g, Classified& c, const ReplyCheck& v);
+    void apply_restart(Goal& g, Classified& c, const ReplyCheck& v);
     ServerTry& try_of(Goal& g, const Address& a);
+
+    // validate.cpp: DNSSEC between classify() and apply_*.
+    bool validating() const;
+    ZoneSec* zone_sec(const dns::Name& zone);
+    enum class KeyState { ready, insecure, bogus, pending };
+    KeyState need_keys(Goal& g, const dns::Name& zone, ZoneSec*& out);
+    void push_key_goal(Goal& g, const dns::Name& zone, uint16_t qtype);
+    void key_goal_done(const Goal& sub);
+    ReplyCheck check_reply(Goal& g, const Message& m, Classified& c);
+    void merge_security(Goal& g, const ReplyCheck& v);
+    void cache_nsecs(const ReplyCheck& v);
+    bool aggressive_answer(Goal& g);
 
     // answer.cpp: cache writes and the client's answer.
     bool cache_enabled() const;
-    void cache_rrset(const std::vector<Record>& rrs, cache::Rank rank);
-    void cache_chain(const std::vector<Record>& chain, cache::Rank rank);
+    void cache_rrset(const std::vector<Record>& rrs, cache::Rank rank,
+                     const ReplyCheck* v = nullptr);
+    void cache_chain(const std::vector<Record>& chain, cache::Rank rank,
+                     const ReplyCheck* v = nullptr);
     void append(std::vector<AnswerRr>& to, const std::vector<Record>& from) const;
     void write_answer(dns::ResponseBuilder& out) const;
 
@@ -199,7 +285,9 @@ struct Request::Impl {
 inline constexpr unsigned kMaxMinimiseCount = 10;
 // A server that timed out this often for one cut is not asked again.
 inline constexpr unsigned kMaxTimeoutsPerServer = 2;
-// Sub-goals nest at most this deep (NS of NS of NS...).
+// Sub-goals nest at most this deep (NS of NS of NS...); DNSSEC key goals
+// (DS, DNSKEY of each zone from the anchor down) may go deeper.
 inline constexpr size_t kMaxGoalDepth = 4;
+inline constexpr size_t kMaxKeyGoalDepth = 12;
 
 } // namespace kresd::resolve

@@ -117,16 +117,30 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
     ctx.hops_left = g.cname_hops < max_chain ? max_chain - g.cname_hops : 0;
     Classified c = classify(m, ctx);
     REQ_LOG("%s: %s", address_to_string(o.to).c_str(), c.why);
+    if (c.verdict == Verdict::referral && g.cut.forward) {
+        server_failed(g, "a forwarder sent a referral");
+        return;
+    }
+    // RFC 4035 5: validate what the verdict uses before it is used.
+    const ReplyCheck v = check_reply(g, m, c);
+    if (v.result == ReplyCheck::Result::pending) {
+        // A key sub-goal was pushed (`g` is invalid now): the reply waits
+        // in its goal, below the sub-goal, and is judged again after it.
+        goals[goals.size() - 2].parked = m;
+        return;
+    }
+    if (v.sec == Security::bogus) {
+        REQ_LOG("DNSSEC: bogus (EDE %u): %s", v.ede, v.why.c_str());
+        if (!client_cd) {
+            fail_goal(g, v.ede, "DNSSEC: " + v.why);
+            return;
+        }
+    }
     switch (c.verdict) {
-    case Verdict::answer: apply_answer(g, c); break;
-    case Verdict::negative: apply_negative(g, c); break;
-    case Verdict::restart: apply_restart(g, c); break;
-    case Verdict::referral:
-        if (g.cut.forward)
-            server_failed(g, "a forwarder sent a referral");
-        else
-            apply_referral(g, c);
-        break;
+    case Verdict::answer: apply_answer(g, c, v); break;
+    case Verdict::negative: apply_negative(g, c, v); break;
+    case Verdict::restart: apply_restart(g, c, v); break;
+    case Verdict::referral: apply_referral(g, c, v); break;
     case Verdict::next_label:
         ++g.min_labels;
         g.state = GoalState::select_server;
@@ -146,7 +160,7 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
 
 // RFC 1034 5.3.3 4b: "cache the delegation information, and go to step 2"
 // (here: straight to the new cut, whose servers the referral names).
-void Request::Impl::apply_referral(Goal& g, Classified& c)
+void Request::Impl::apply_referral(Goal& g, Classified& c, const ReplyCheck& v)
 {
     const Limits& lim = res.config().limits;
     if (++referrals > lim.max_referrals) {
@@ -154,6 +168,16 @@ void Request::Impl::apply_referral(Goal& g, Classified& c)
         return;
     }
     cache_rrset(c.ns, cache::Rank::nonauth);
+    // The child's DNSSEC status: its validated DS, or the proven absence
+    // of one (kept as a DS NODATA with the proof), for later requests.
+    if (!v.child_ds.empty()) {
+        cache_rrset(v.child_ds, cache::Rank::nonauth, &v);
+    } else if (v.child_sec == Security::insecure && cache_enabled() && !c.ns.empty()) {
+        const Security sec =
+            v.no_ds_sec == Security::secure ? Security::secure : Security::insecure;
+        res.cache()->put_negative(c.zone.view(), dns::type::DS, false, {}, {}, c.ns.front().ttl,
+                                  now_s(), sec, v.proof);
+    }
     // Glue, one RRset per name and type.
     for (uint16_t type : {dns::type::A, dns::type::AAAA}) {
         std::vector<bool> done(c.glue.size(), false);
@@ -209,12 +233,13 @@ void Request::Impl::apply_referral(Goal& g, Classified& c)
 }
 
 // RFC 1034 5.3.3 4a: "cache the data, and return the answer".
-void Request::Impl::apply_answer(Goal& g, Classified& c)
+void Request::Impl::apply_answer(Goal& g, Classified& c, const ReplyCheck& v)
 {
     const cache::Rank rank =
         c.aa && !g.cut.forward ? cache::Rank::auth_answer : cache::Rank::nonauth;
-    cache_chain(c.chain, rank);
-    cache_rrset(c.final_rrs, rank);
+    cache_chain(c.chain, rank, &v);
+    cache_rrset(c.final_rrs, rank, &v);
+    merge_security(g, v);
     g.cname_hops += c.hops;
     append(g.chain, c.chain);
     append(g.final_rrs, c.final_rrs);
@@ -225,20 +250,27 @@ void Request::Impl::apply_answer(Goal& g, Classified& c)
 
 // RFC 2308 5: cache the negative answer with its SOA, for
 // min(SOA TTL, SOA MINIMUM) (RFC 2308 3).
-void Request::Impl::apply_negative(Goal& g, Classified& c)
+void Request::Impl::apply_negative(Goal& g, Classified& c, const ReplyCheck& v)
 {
     const cache::Rank rank =
         c.aa && !g.cut.forward ? cache::Rank::auth_answer : cache::Rank::nonauth;
-    cache_chain(c.chain, rank);
+    cache_chain(c.chain, rank, &v);
+    merge_security(g, v);
+    if (v.sec == Security::secure) {
+        // What RFC 8198 answers later need: the zone's SOA and its NSECs.
+        if (c.soa)
+            cache_rrset({*c.soa}, cache::Rank::auth_authority, &v);
+        cache_nsecs(v);
+    }
     g.cname_hops += c.hops;
     append(g.chain, c.chain);
     g.sname = c.target;
     g.nxdomain = c.nxdomain;
     if (c.soa) {
         const uint32_t ttl = std::min(c.soa->ttl, soa_minimum(c.soa->rdata).value_or(0));
-        if (cache_enabled()) {
+        if (cache_enabled() && v.sec != Security::bogus) {
             res.cache()->put_negative(g.sname.view(), g.qtype, c.nxdomain, c.soa->owner.view(),
-                                      c.soa->rdata, ttl, now_s());
+                                      c.soa->rdata, ttl, now_s(), v.sec, v.proof);
         }
         g.soa = AnswerRr{c.soa->owner, dns::type::SOA, c.soa->klass, ttl, now_s(), c.soa->rdata};
     }
@@ -248,11 +280,12 @@ void Request::Impl::apply_negative(Goal& g, Classified& c)
 
 // RFC 1034 5.3.3 4c: "cache the CNAME, change the SNAME to the canonical
 // name, and go back to step 1".
-void Request::Impl::apply_restart(Goal& g, Classified& c)
+void Request::Impl::apply_restart(Goal& g, Classified& c, const ReplyCheck& v)
 {
     const cache::Rank rank =
         c.aa && !g.cut.forward ? cache::Rank::auth_answer : cache::Rank::nonauth;
-    cache_chain(c.chain, rank);
+    cache_chain(c.chain, rank, &v);
+    merge_security(g, v);
     g.cname_hops += c.hops;
     append(g.chain, c.chain);
     REQ_LOG("following the chain to '%s'", names::text(c.target).c_str());

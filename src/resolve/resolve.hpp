@@ -51,7 +51,10 @@
 #include <vector>
 
 #include "cache/cache.hpp"
+#include "dns/record.hpp"
 #include "dns/wire.hpp"
+#include "dnssec/anchors.hpp"
+#include "dnssec/dnssec.hpp"
 
 namespace kresd::resolve {
 
@@ -121,6 +124,11 @@ struct Config {
     // Server selection: how often (percent of choices) a non-penalised
     // server other than the best is asked, to keep RTT estimates fresh.
     unsigned explore_percent = 5;
+    // DNSSEC: the trust anchors (shared with the Lua bindings, which change
+    // them at run time); null or empty = no validation, every answer
+    // insecure. default_config() has the root's built-in anchors.
+    std::shared_ptr<dnssec::TrustAnchors> anchors;
+    dnssec::Limits dnssec_limits;
 };
 
 // IANA's root servers (a..m.root-servers.net) with their IPv4 and IPv6
@@ -134,6 +142,12 @@ struct RequestOptions {
     bool tcp = false;            // upstream over TCP only
     bool no_cache = false;
     bool debug = false;          // DEBUG_ALWAYS: log every step of this request
+    // RFC 8509 root key trust anchor sentinel (module ta_sentinel, loaded
+    // by default as in Knot Resolver): a secure A/AAAA answer for a name
+    // whose first label is root-key-sentinel-is-ta-<key tag> becomes
+    // SERVFAIL when the root's anchors lack that key, and one for
+    // root-key-sentinel-not-ta-<key tag> when they have it.
+    bool ta_sentinel = false;
     // FORWARD/STUB: ask these instead of iterating. forward: RD=1 and trust
     // the answer as a recursive resolver's; stub: RD=1, no validation.
     std::vector<Address> forward;
@@ -217,6 +231,11 @@ public:
 
     uint16_t rcode() const;
     bool from_cache() const; // answered without any upstream query
+    // After Step::done: the answer as records (the chain, the final RRset
+    // and, when the query had DO, their RRSIGs; TTLs aged) and its DNSSEC
+    // status, for the daemon's own questions (RFC 5011 refresh, priming).
+    std::vector<dns::Record> answer_records() const;
+    dns::Security security() const;
     // After Step::done: upstream queries sent, and the EDE of a failure.
     unsigned upstream_queries() const;
     std::optional<uint16_t> ede_code() const;

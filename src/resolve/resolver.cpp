@@ -63,16 +63,36 @@ namespace {
 // Writes the RRset into the answer section as the visitor receives it.
 class AnswerWriter final : public cache::RRsetVisitor {
 public:
-    AnswerWriter(const dns::Query& q, dns::ResponseBuilder& out) : q_(q), out_(out) {}
-
-    bool begin(uint32_t ttl, cache::Rank rank, uint16_t count) override
+    AnswerWriter(const dns::Query& q, dns::ResponseBuilder& out, bool validating)
+        : q_(q), out_(out), validating_(validating), do_(q.edns.present && q.edns.do_bit)
     {
-        // Glue and referral data reach name servers, never clients (RFC 2181 5.4.1).
-        if (rank < cache::Rank::nonauth || count == 0)
+    }
+
+    bool begin(uint32_t ttl, cache::Rank rank, cache::Security sec, uint16_t count) override
+    {
+        // Glue and referral data reach name servers, never clients (RFC 2181
+        // 5.4.1); with validation on, only data the validator judged does
+        // (Request asks for the rest again).
+        if (rank < cache::Rank::nonauth || count == 0 || sec == cache::Security::bogus ||
+            (validating_ && sec == cache::Security::unknown))
             return false;
         ttl_ = ttl;
         out_.set_aa(false);
         out_.set_rcode(dns::rcode::NOERROR);
+        // RFC 6840 5.7/5.8: AD for DO or AD clients, not with CD.
+        out_.set_ad(sec == cache::Security::secure && (q_.ad || do_) && !q_.cd && validating_);
+        return true;
+    }
+
+    // RFC 4035 3.2.1: DO clients get the RRSIGs of the RRset.
+    bool wants_sigs() const override { return do_; }
+    bool sig(std::span<const uint8_t> rd) override
+    {
+        if (!truncated_ && !out_.add_rr(dns::Section::answer, out_.question_name(),
+                                        dns::type::RRSIG, dns::klass::IN, ttl_, rd)) {
+            out_.set_tc(true);
+            truncated_ = true;
+        }
         return true;
     }
 
@@ -90,6 +110,8 @@ public:
 private:
     const dns::Query& q_;
     dns::ResponseBuilder& out_;
+    bool validating_;
+    bool do_;
     uint32_t ttl_ = 0;
     bool truncated_ = false;
 };
@@ -98,20 +120,35 @@ private:
 // RCODE, and the zone's SOA in the authority section when there was one.
 class NegativeWriter final : public cache::NegativeVisitor {
 public:
-    explicit NegativeWriter(dns::ResponseBuilder& out) : out_(out) {}
-
-    void negative(const cache::NegativeView& n) override
+    NegativeWriter(const dns::Query& q, dns::ResponseBuilder& out, bool validating)
+        : q_(q), out_(out), validating_(validating)
     {
+    }
+
+    bool negative(const cache::NegativeView& n) override
+    {
+        // A DS NODATA kept from a referral (no SOA: the DNSSEC status of a
+        // delegation) is not a client's answer; nor, with validation on, is
+        // one the validator did not judge.
+        // DO clients also need the proof (NSEC/NSEC3, RRSIGs), which the
+        // front table does not keep: the Request answers them.
+        if (n.soa_owner.empty() || (validating_ && n.security == cache::Security::unknown) ||
+            (q_.edns.present && q_.edns.do_bit))
+            return false;
         out_.set_aa(false);
+        out_.set_ad(n.security == cache::Security::secure && q_.ad && !q_.cd && validating_);
         out_.set_rcode(n.nxdomain ? dns::rcode::NXDOMAIN : dns::rcode::NOERROR);
         if (!n.soa_owner.empty() && !out_.add_rr(dns::Section::authority, n.soa_owner,
                                                  dns::type::SOA, dns::klass::IN, n.ttl,
                                                  n.soa_rdata))
             out_.set_tc(true);
+        return true;
     }
 
 private:
+    const dns::Query& q_;
     dns::ResponseBuilder& out_;
+    bool validating_;
 };
 
 } // namespace
@@ -128,9 +165,11 @@ bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts
     cache::Cache* c = impl_->cache;
     if (c == nullptr || opts.no_cache || opts.debug || q.qclass != dns::klass::IN)
         return false;
+    const auto& anchors = impl_->config.anchors;
+    const bool validating = anchors && !anchors->all().empty() && opts.forward.empty();
+    AnswerWriter w(q, out, validating);
+    NegativeWriter n(q, out, validating);
     const uint64_t now = impl_->clock.wall_s ? impl_->clock.wall_s() : 0;
-    AnswerWriter w(q, out);
-    NegativeWriter n(out);
     return c->visit_answer(q.qname_lower.view(), q.qtype, now, w, n) != cache::Answer::none;
 }
 

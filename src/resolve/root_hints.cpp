@@ -57,6 +57,8 @@ Config default_config()
 {
     Config c;
     c.root_hints = default_root_hints();
+    // Knot Resolver validates by default, from the root's built-in anchors.
+    c.anchors = std::make_shared<dnssec::TrustAnchors>(dnssec::TrustAnchors::with_root_defaults());
     return c;
 }
 
