@@ -124,7 +124,10 @@ Configuration (Knot Resolver 5 names):
   policy.add(policy.all|suffix|suffix_common|pattern(ACTION, ...))   policy.todnames({...})
     actions: PASS DENY DENY_MSG(msg) DROP TC REFUSE FLAGS(set, clear) FORWARD({addrs})
              STUB({addrs}) DEBUG_ALWAYS
-  mode('strict'|'normal'|'permissive')   trust_anchors.remove(name)
+  trust_anchors.add_file(path, [readonly])   trust_anchors.add('rr')   trust_anchors.remove(zone)
+  trust_anchors.set_insecure({names})   trust_anchors.insecure   trust_anchors.summary()
+  trust_anchors.keyfile_default   trust_anchors.hold_down_time|refresh_time|keep_removed = N
+  mode(['strict'|'normal'|'permissive'])
   env.NAME   todname(name)   panic(fmt, ...)   table_print(v)   help()
 Constants: kB MB GB  sec minute hour day]]
 

@@ -1,4 +1,4 @@
-// The `cache`, `hints` and `trust_anchors` tables and mode().
+// The `cache` and `hints` tables.
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -448,28 +448,6 @@ int l_hints_index(lua_State* L)
     return 1;
 }
 
-int l_mode(lua_State* L)
-{
-    Engine& e = engine_of(L);
-    if (!lua_isnoneornil(L, 1)) {
-        std::string m = check_string(L, 1, "mode");
-        if (m != "strict" && m != "normal" && m != "permissive")
-            return luaL_error(L, "mode: '%s' is not strict, normal or permissive", m.c_str());
-        e.settings().mode = m;
-    }
-    lua_pushstring(L, e.settings().mode.c_str());
-    return 1;
-}
-
-// Until DNSSEC validation lands there are no trust anchors: removing one
-// that is not there returns false, as in Knot Resolver.
-int l_ta_remove(lua_State* L)
-{
-    check_string(L, 1, "trust_anchors.remove");
-    lua_pushboolean(L, 0);
-    return 1;
-}
-
 void set_fns(lua_State* L, std::initializer_list<luaL_Reg> fns)
 {
     for (const auto& f : fns) {
@@ -498,13 +476,6 @@ void bind_cache(lua_State* L)
     set_fns(L, {{"__index", l_hints_index}, {"__newindex", l_hints_newindex}});
     lua_setmetatable(L, -2);
     lua_setglobal(L, "hints");
-
-    lua_newtable(L);
-    set_fns(L, {{"remove", l_ta_remove}});
-    lua_setglobal(L, "trust_anchors");
-
-    lua_pushcfunction(L, l_mode);
-    lua_setglobal(L, "mode");
 }
 
 } // namespace kresd::lua

@@ -108,6 +108,7 @@ Engine::Engine(Host host, const std::string& luadir) : host_(std::move(host))
     bind_misc(L_);
     bind_policy(L_);
     bind_cache(L_);
+    bind_trust_anchors(L_);
     for (const char* file : {"prelude.lua", "policy.lua"}) {
         std::string path = luadir + "/" + file;
         if (luaL_dofile(L_, path.c_str()) != 0) {

@@ -14,10 +14,13 @@
 #include <map>
 #include <sys/types.h>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "dns/wire.hpp"
 #include "net/endpoints.hpp"
 #include "policy/policy.hpp"
 #include "resolve/hints.hpp"
@@ -32,6 +35,24 @@ struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A zone's anchors read by trust_anchors.add_file(): where from, and whether
+// RFC 5011 (ta_update, not implemented yet) may track and rewrite the file.
+struct TrustAnchorFile {
+    dns::Name zone;        // lower-cased
+    std::string path;
+    bool readonly = false; // add_file(path, true): never rewritten, not tracked
+};
+
+// What RFC 5011 automated rollover will need; the anchors themselves are in
+// Host::resolve_config->anchors. Times in milliseconds, as the Lua
+// constants (sec, day) are.
+struct TrustAnchorSettings {
+    std::vector<TrustAnchorFile> files; // one per zone; remove() forgets it
+    uint64_t hold_down_time_ms = 30ull * 24 * 3600 * 1000; // trust_anchors.hold_down_time
+    std::optional<uint64_t> refresh_time_ms;               // trust_anchors.refresh_time (unset)
+    unsigned keep_removed = 0;                             // trust_anchors.keep_removed
+};
+
 // What the config sets and the daemon reads: the typed model behind the
 // imperative Lua functions.
 struct Settings {
@@ -41,6 +62,7 @@ struct Settings {
     uint16_t tls_padding = 468;             // net.tls_padding(): block, 0 = off
     std::map<std::string, bool> options;    // option(NAME, bool)
     std::string mode = "normal";            // mode('strict'|'normal'|'permissive')
+    TrustAnchorSettings trust_anchors;
     uint64_t cache_size = 100ull << 20;     // cache.size (Knot Resolver's default: 100 MB)
     std::string cache_dir = "cache";        // cache.open(..., 'lmdb://DIR'), relative to rundir
     uint32_t cache_min_ttl = 5, cache_max_ttl = 6 * 24 * 3600;
@@ -112,7 +134,11 @@ void bind_modules(lua_State* L);  // modules
 void bind_misc(lua_State* L);     // option, verbose, log_level, user, todname
 
 void bind_policy(lua_State* L);   // policy.add (constructors in lua/policy.lua)
-void bind_cache(lua_State* L);    // cache, hints, mode, trust_anchors
+void bind_cache(lua_State* L);    // cache, hints
+// trust_anchors, mode; creates Host::resolve_config->anchors (the built-in
+// root anchors) when it is null, so the Resolver made after the config
+// shares the object the bindings change.
+void bind_trust_anchors(lua_State* L);
 void bind_tls(lua_State* L);      // net.tls(), net.tls_sticket_secret()
 
 // Shared helpers for bindings.

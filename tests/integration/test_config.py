@@ -1,8 +1,10 @@
 """Lua configuration (Knot Resolver 5 names) and the control socket."""
 
 import time
+from pathlib import Path
 
 import dns.rcode
+import pytest
 
 from conftest import (Control, assert_tls_serves, entries, free_port, make_query, nsid_of, tcp,
                       udp, udp_raw)
@@ -293,3 +295,63 @@ def test_hosts_file_with_a_bad_line(make_kresd, port):
     assert not udp(make_query('three.lan.', 'A'), port).answer
     k.stop()
     assert "hosts:2: 'not-an-ip' is not an IP address" in k.stderr()
+
+
+# ---------------------------------------------------------------- trust anchors (DNSSEC)
+
+ROOT_DS_20326 = ('. 3600 IN DS 20326 8 2 '
+                 'E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D')
+
+
+def _config_error(k):
+    """Starts k, expects it to stop on its config; returns the one error line."""
+    k.start(wait_ready=False)
+    assert k.wait_exit(5) == 1, k.stderr()
+    lines = [line for line in k.stderr().splitlines() if line.startswith('kresd: config error:')]
+    assert len(lines) == 1, k.stderr()
+    return lines[0]
+
+
+def test_trust_anchors_missing_file_stops_the_start(make_kresd, port):
+    """trust_anchors.add_file() of a file that is not there: no start, and one
+    line naming the config line, the function and the file."""
+    k = make_kresd(LISTEN.format(port=port) + "trust_anchors.add_file('no-such-root.key')\n",
+                   instance='tamissing', config_name='ta.lua')
+    line = _config_error(k)
+    assert 'ta.lua:2: trust_anchors.add_file: ' in line, line
+    assert 'no-such-root.key' in line, line
+    assert k.notify.wait_for('READY=1', 0) is None
+
+
+def test_trust_anchors_malformed_file_names_file_and_line(make_kresd, port):
+    k = make_kresd(LISTEN.format(port=port) + "\ntrust_anchors.add_file('bad.key', true)\n",
+                   instance='tabad', config_name='ta.lua',
+                   extra_configs={'bad.key': ROOT_DS_20326 + '\n; comment\n. IN DS nonsense\n' +
+                                  ROOT_DS_20326 + '\n'})
+    line = _config_error(k)
+    assert 'ta.lua:3: trust_anchors.add_file: ' in line, line
+    assert 'bad.key:3:' in line, line
+
+
+def test_trust_anchors_valid_configs_load(make_kresd, port):
+    """The usual lines load: an empty NTA list and Debian's key file (as
+    Debian's kresd 5.6 loads it), and the state is visible at run time."""
+    key = Path('/usr/share/dns/root.key')
+    if not key.exists():
+        pytest.skip('no /usr/share/dns/root.key (Debian package dns-root-data)')
+    config = (LISTEN.format(port=port) +
+              "trust_anchors.set_insecure({})\n"
+              f"trust_anchors.add_file('{key}')\n"
+              "trust_anchors.set_insecure({'bad.example'})\n"
+              "mode('strict')\n")
+    k = make_kresd(config, instance='taok').start()
+    summary = k.lua('trust_anchors.summary()')
+    assert 'KeyTag:20326' in summary and 'bad.example. is negative trust anchor' in summary, summary
+    assert "'bad.example.'" in k.lua('trust_anchors.insecure')
+    assert k.lua('trust_anchors.keyfile_default') == "'/usr/share/dns/root.key'"
+    assert k.lua('mode()') == "'strict'"
+    assert k.lua("trust_anchors.remove('.')") == 'true'
+    assert k.lua("trust_anchors.remove('.')") == 'false'
+    assert 'No valid trust anchors' in k.lua('trust_anchors.summary()')
+    assert udp(make_query('localhost.', 'A'), port).rcode() == dns.rcode.NOERROR
+    k.stop()
