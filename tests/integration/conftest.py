@@ -710,3 +710,29 @@ def lab():
         yield hierarchy
     finally:
         hierarchy.stop()
+
+
+# ---------------------------------------------------------------- signed lab
+
+@pytest.fixture(scope='session')
+def signed_lab():
+    """The DNSSEC-signed hierarchy of tests/lab/signed.py (root, sec. and
+    oo. TLDs, a secure zone per algorithm, an unsigned and an opt-out
+    delegation, intentionally broken zones), keys made and zones signed at
+    start, each zone served by its own knotd on a 127.x address, port 53
+    (its own prefix: it runs beside the unsigned lab).  Started once per
+    session; skipped with the reason when it cannot run here (not root;
+    knotd, knotc or ldnsutils missing)."""
+    tests_dir = str(REPO / 'tests')
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    import lab as lab_pkg
+    from lab import signed as signed_pkg
+    try:
+        hierarchy = signed_pkg.SignedLab().start()
+    except lab_pkg.LabUnavailable as e:
+        pytest.skip(f'signed lab unavailable: {e}')
+    try:
+        yield hierarchy
+    finally:
+        hierarchy.stop()
