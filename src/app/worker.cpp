@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
+#include <string_view>
 
 #include "policy/special_names.hpp"
 #include "util/log.hpp"
@@ -53,6 +55,8 @@ struct Worker::Pending {
     resolve::Address tls_to;
     bool done = false; // answered (or given up): ignore late events
     std::list<std::unique_ptr<Pending>>::iterator pos;
+    InternalDone internal; // the daemon's own question: no client, this instead
+    net::EventPtr kick;    // starts an internal question from the loop
 
     Pending(Worker& worker, const dns::Query& query, bool over_udp, uint16_t padding,
             const resolve::RequestOptions& opts)
@@ -124,6 +128,12 @@ struct Worker::Pending {
     void finish()
     {
         done = true;
+        if (internal) {
+            InternalDone cb = std::move(internal);
+            cb(*req);
+        } else {
+            w.mods_.on_resolved(q, *req);
+        }
         if (reply) {
             size_t limit = udp ? udp_limit(q, reply->limit()) : reply->limit();
             std::vector<uint8_t> buf(limit);
@@ -151,6 +161,7 @@ Worker::~Worker() = default;
 void Worker::set_request_defaults(resolve::RequestOptions defaults, net::UpstreamSource src)
 {
     defaults_ = std::move(defaults);
+    mods_.adjust_request(defaults_); // flags of the loaded modules (ta_sentinel)
     source_ = std::move(src);
     if (tls_pool_) tls_pool_->set_source(source_);
 }
@@ -181,6 +192,19 @@ bool Worker::answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b)
     if (!b.add_rr(dns::Section::answer, name, dns::type::PTR, dns::klass::IN, hints_.ttl, *target))
         b.set_tc(true);
     return true;
+}
+
+bool Worker::sentinel_query(const dns::Query& q, const resolve::RequestOptions& opts)
+{
+    // RFC 8509 names (first label root-key-sentinel-is-ta-NNNNN, 29 bytes,
+    // or ...-not-ta-NNNNN, 30) take the Request, where the sentinel is
+    // judged; the cache fast path would serve the cached data as it is.
+    if (!opts.ta_sentinel || (q.qtype != dns::type::A && q.qtype != dns::type::AAAA)) return false;
+    const uint8_t first = q.qname_lower.len > 0 ? q.qname_lower.wire[0] : 0;
+    if (first != 29 && first != 30) return false;
+    static constexpr std::string_view prefix = "root-key-sentinel-";
+    return std::string_view(reinterpret_cast<const char*>(q.qname_lower.wire.data() + 1), first)
+        .starts_with(prefix);
 }
 
 bool Worker::begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const
@@ -235,6 +259,85 @@ bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
             b.set_tc(true);
     }
     return any || hints_.use_nodata;
+}
+
+bool Worker::resolve_internal(const dns::Name& name, uint16_t type, InternalFlags flags,
+                              InternalDone done)
+{
+    if (!resolver_ || pending_.size() >= kMaxPending || !done) return false;
+    dns::Query q;
+    q.qname = name;
+    q.qname_lower = name;
+    dns::name_lower(q.qname_lower);
+    q.qtype = type;
+    q.qclass = dns::klass::IN;
+    q.rd = true;
+    q.cd = flags.cd;
+    q.edns.present = true;
+    q.edns.do_bit = true;
+    q.edns.udp_size = dns::kDefaultEdnsSize;
+    resolve::RequestOptions opts = defaults_;
+    opts.no_cache = opts.no_cache || flags.no_cache;
+    auto p = std::make_unique<Pending>(*this, q, false, 0, opts);
+    p->internal = std::move(done);
+    Pending* raw = p.get();
+    pending_.push_back(std::move(p));
+    raw->pos = std::prev(pending_.end());
+    stats_.concurrent = pending_.size();
+    // Started from the loop, so that `done` never runs inside this call
+    // (an answer from the cache would otherwise finish at once). The event
+    // belongs to the Pending: freed with it, whenever that is.
+    raw->kick.reset(evtimer_new(
+        base_, [](evutil_socket_t, short, void* arg) { static_cast<Pending*>(arg)->advance(); },
+        raw));
+    event_active(raw->kick.get(), EV_TIMEOUT, 0);
+    return true;
+}
+
+bool Worker::resolve(const dns::Name& name, uint16_t type, bool cd, Done done)
+{
+    return resolve_internal(name, type, {cd, false}, std::move(done));
+}
+
+namespace {
+
+// A module's one-shot timer on the worker's loop; freed = cancelled.
+class LoopTimer final : public modules::Services::Timer {
+public:
+    LoopTimer(event_base* base, uint64_t ms, std::function<void()> fn) : fn_(std::move(fn))
+    {
+        ev_.reset(evtimer_new(base, &LoopTimer::fire, this));
+        timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+        if (ev_) event_add(ev_.get(), &tv);
+    }
+
+private:
+    static void fire(evutil_socket_t, short, void* arg)
+    {
+        // The callback may free this timer (a module re-arms its only
+        // timer): nothing of `this` is touched after it starts.
+        auto fn = std::move(static_cast<LoopTimer*>(arg)->fn_);
+        if (fn) fn();
+    }
+
+    std::function<void()> fn_;
+    net::EventPtr ev_;
+};
+
+} // namespace
+
+std::unique_ptr<modules::Services::Timer> Worker::after(uint64_t ms, std::function<void()> fn)
+{
+    if (!base_) return nullptr;
+    return std::make_unique<LoopTimer>(base_, ms, std::move(fn));
+}
+
+resolve::Config& Worker::resolver_config() { return resolver_->config(); }
+
+uint64_t Worker::wall_s() const
+{
+    const auto& clock = resolver_->clock();
+    return clock.wall_s ? clock.wall_s() : static_cast<uint64_t>(std::time(nullptr));
 }
 
 void Worker::batch(bool on)
@@ -295,7 +398,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
                 b.set_rcode(dns::rcode::REFUSED);
                 break;
             }
-            if (resolver_->answer_from_cache(q, d.options(), b))
+            if (!sentinel_query(q, d.options()) && resolver_->answer_from_cache(q, d.options(), b))
                 break;
             if (pending_.size() >= kMaxPending) { // overloaded: shed, the client retries
                 ++stats_.dropped;
@@ -306,6 +409,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
             resolve::Outgoing o;
             if (p->req->produce(o) == resolve::Step::done) { // answered from the cache
                 p->req->write_answer(b);
+                mods_.on_resolved(q, *p->req);
                 break;
             }
             p->reply = client.defer ? client.defer() : nullptr;

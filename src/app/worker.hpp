@@ -10,6 +10,7 @@
 // answer hooks (NSID, stats) run on every answer.
 #pragma once
 
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -32,7 +33,9 @@ struct WorkerStats {
     uint64_t timeouts = 0;   // upstream queries that timed out
 };
 
-class Worker final : public net::QueryHandler {
+// The Worker is also what the loaded modules get as modules::Services
+// (their own questions, timers on its event loop, the resolver's config).
+class Worker final : public net::QueryHandler, public modules::Services {
 public:
     Worker(const modules::Registry& mods, const policy::Policy& policy,
            const resolve::LocalHints& hints);
@@ -59,12 +62,36 @@ public:
 
     static constexpr size_t kMaxPending = 20000; // bound on concurrent resolutions
 
+    // The daemon's own questions (RFC 5011 refresh, root priming,
+    // ta_signal_query): resolved like a client's with DO set (so RRSIGs
+    // come with the records), with the request defaults; `done` gets the
+    // finished Request, from the event loop (never from inside this call).
+    // False when resolution is off or the worker is overloaded.
+    using InternalDone = std::function<void(const resolve::Request&)>;
+    // cd: CD set (a bogus answer keeps its records: detect_time_skew);
+    // no_cache: neither read nor write the cache (RFC 5011 refresh: the
+    // DNSKEY set as the zone serves it now).
+    struct InternalFlags {
+        bool cd = false;
+        bool no_cache = false;
+    };
+    bool resolve_internal(const dns::Name& name, uint16_t type, InternalFlags flags,
+                          InternalDone done);
+
+    // modules::Services (valid once set_resolver() ran).
+    bool resolve(const dns::Name& name, uint16_t type, bool cd, Done done) override;
+    std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) override;
+    resolve::Config& resolver_config() override;
+    uint64_t wall_s() const override;
+
 private:
     struct Pending;
     friend struct Pending;
     bool answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const;
     bool answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b) const;
     bool begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const;
+    // A root key sentinel question (RFC 8509) while ta_sentinel is on.
+    static bool sentinel_query(const dns::Query& q, const resolve::RequestOptions& opts);
     // The padding block for an answer to `q` over `t` (0: none).
     uint16_t padding_for(const dns::Query& q, net::Transport t) const;
     void retire(Pending* p);

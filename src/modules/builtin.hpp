@@ -7,5 +7,10 @@ namespace kresd::modules {
 
 std::unique_ptr<Module> make_nsid();
 std::unique_ptr<Module> make_stats();
+std::unique_ptr<Module> make_ta_sentinel();
+std::unique_ptr<Module> make_ta_signal_query();
+std::unique_ptr<Module> make_detect_time_skew();
+std::unique_ptr<Module> make_priming();
+std::unique_ptr<Module> make_bogus_log();
 
 } // namespace kresd::modules

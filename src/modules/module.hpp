@@ -4,8 +4,26 @@
 //
 // Hooks run in the order of the loaded list, which modules.load() keeps
 // (including kresd's 'a > b' / 'a < b' placement syntax).
+//
+// Besides the answer hook a module may:
+//   * ask for request flags (adjust_request): the worker applies them to
+//     the options every request starts with, whenever those are set (at
+//     start and after each control-socket line), so modules.load/unload
+//     at run time take effect for the next request;
+//   * see each request the resolution core finished for a client
+//     (on_resolved), with its RCODE, EDE and DNSSEC status;
+//   * act on its own (priming, signalling queries): start() hands it the
+//     daemon's Services once the resolver runs (after the configuration,
+//     or at load time when loaded later); stop() runs at unload and must
+//     drop its timers. A callback that arrives after stop() (a question
+//     in flight) must be ignored: unloaded modules stay alive, retired.
+//
+// Loaded by default, as in Knot Resolver 5.6 (default_names()):
+// ta_signal_query, priming, detect_time_skew, ta_sentinel.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,9 +33,39 @@
 
 struct lua_State;
 
+namespace kresd::resolve {
+struct Config;
+struct RequestOptions;
+class Request;
+} // namespace kresd::resolve
+
 namespace kresd::modules {
 
 bool is_core_part(std::string_view name);
+
+// What the daemon offers modules that act on their own. Implemented by the
+// worker (app/worker.hpp); unit tests use fakes with a simulated clock.
+class Services {
+public:
+    virtual ~Services() = default;
+    // A one-shot timer; destroying it cancels it (also from its own callback).
+    class Timer {
+    public:
+        virtual ~Timer() = default;
+    };
+    using Done = std::function<void(const resolve::Request&)>;
+    // Resolves (name, type) as the daemon's own question (DO set, so
+    // RRSIGs come with the answer; cd: checking disabled, so a bogus
+    // answer still gives its records). `done` runs later, from the event
+    // loop. False when the question could not be started (resolution off,
+    // overloaded).
+    virtual bool resolve(const dns::Name& name, uint16_t type, bool cd, Done done) = 0;
+    virtual std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) = 0;
+    // The running resolver's configuration (root hints, trust anchors).
+    virtual resolve::Config& resolver_config() = 0;
+    // Wall-clock seconds (the resolver's clock).
+    virtual uint64_t wall_s() const = 0;
+};
 
 class Module {
 public:
@@ -30,25 +78,42 @@ public:
                            dns::ResponseBuilder& out) = 0;
     // Publishes the module's Lua table (e.g. `nsid`) in the global scope.
     virtual void bind_lua(lua_State* L) = 0;
+    // Flags this module wants on every request (e.g. ta_sentinel).
+    virtual void adjust_request(resolve::RequestOptions&) const {}
+    // A client's request the resolution core finished (not answers from
+    // local data, policy, or the cache fast path, which never hold bogus
+    // data); `rcode` as written.
+    virtual void on_resolved(const dns::Query&, const resolve::Request&) {}
+    virtual void start(Services&) {}
+    virtual void stop() {}
 };
 
 // Creates a built-in module by name; nullptr when there is none.
 std::unique_ptr<Module> create(std::string_view name);
 // Names of the built-in modules, for errors and help().
 std::vector<std::string> builtin_names();
+// The modules loaded before the configuration runs, in Knot Resolver's order.
+std::vector<std::string> default_names();
 
 class Registry {
 public:
     // spec: "name", "name > other" (after other) or "name < other" (before).
     // Throws std::runtime_error naming the problem. Loading a loaded module
     // again is a no-op, as in Knot Resolver. Names of parts that are built
-    // into the daemon (iterate, cache, policy, hints) load nothing and return
+    // into the daemon (iterate, validate, cache, policy, hints) load nothing and return
     // nullptr; they are accepted as anchors too.
     Module* load(std::string_view spec, lua_State* L);
     bool unload(std::string_view name);
     std::vector<std::string> list() const;
     Module* find(std::string_view name) const;
+    // Loads default_names() (before the configuration runs).
+    void load_defaults(lua_State* L);
+    // The resolver runs: start() every loaded module, and every module
+    // loaded from now on.
+    void start(Services& services);
 
+    void adjust_request(resolve::RequestOptions& opts) const;
+    void on_resolved(const dns::Query& q, const resolve::Request& req) const;
     size_t option_reserve(const dns::Query& q) const;
     void on_answer(const dns::Query& q, bool query_ok, uint16_t rcode,
                    dns::ResponseBuilder& out) const;
@@ -57,6 +122,7 @@ private:
     std::vector<std::unique_ptr<Module>> loaded_;
     // Unloaded modules are kept: Lua closures may still point at them.
     std::vector<std::unique_ptr<Module>> retired_;
+    Services* services_ = nullptr;
 };
 
 } // namespace kresd::modules

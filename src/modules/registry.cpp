@@ -20,7 +20,7 @@ bool is_core_part(std::string_view name)
 {
     // Parts of Knot Resolver that are modules there and built into the
     // daemon here: loading them (or placing others next to them) is a no-op.
-    for (const char* n : {"iterate", "cache", "policy", "hints"})
+    for (const char* n : {"iterate", "validate", "cache", "policy", "hints"})
         if (name == n) return true;
     return false;
 }
@@ -59,7 +59,9 @@ Module* Registry::load(std::string_view spec, lua_State* L)
         pos = (where == '>' && it != loaded_.end()) ? it + 1 : it;
     }
     mod->bind_lua(L);
-    return loaded_.insert(pos, std::move(mod))->get();
+    Module* m = loaded_.insert(pos, std::move(mod))->get();
+    if (services_) m->start(*services_);
+    return m;
 }
 
 bool Registry::unload(std::string_view name)
@@ -67,6 +69,7 @@ bool Registry::unload(std::string_view name)
     auto it = std::find_if(loaded_.begin(), loaded_.end(),
                            [&](const auto& m) { return name == m->name(); });
     if (it == loaded_.end()) return false;
+    (*it)->stop();
     retired_.push_back(std::move(*it));
     loaded_.erase(it);
     return true;
@@ -84,6 +87,27 @@ Module* Registry::find(std::string_view name) const
     for (const auto& m : loaded_)
         if (name == m->name()) return m.get();
     return nullptr;
+}
+
+void Registry::load_defaults(lua_State* L)
+{
+    for (const auto& n : default_names()) load(n, L);
+}
+
+void Registry::start(Services& services)
+{
+    services_ = &services;
+    for (const auto& m : loaded_) m->start(services);
+}
+
+void Registry::adjust_request(resolve::RequestOptions& opts) const
+{
+    for (const auto& m : loaded_) m->adjust_request(opts);
+}
+
+void Registry::on_resolved(const dns::Query& q, const resolve::Request& req) const
+{
+    for (const auto& m : loaded_) m->on_resolved(q, req);
 }
 
 size_t Registry::option_reserve(const dns::Query& q) const
