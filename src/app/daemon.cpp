@@ -19,6 +19,7 @@
 #include "app/instance.hpp"
 #include "app/notify.hpp"
 #include "app/repl.hpp"
+#include "app/ta_update.hpp"
 #include "app/worker.hpp"
 #include "cache/cache.hpp"
 #include "lua/engine.hpp"
@@ -84,6 +85,7 @@ struct Daemon {
     std::unique_ptr<lua::Engine> engine;
     std::unique_ptr<lua::ControlEval> control;
     std::unique_ptr<Repl> repl;
+    std::unique_ptr<TaUpdater> ta_update; // RFC 5011; before the worker goes
     net::EventPtr sigterm, sigint, sighup, watchdog, drain;
     bool stopping = false;
 
@@ -165,6 +167,7 @@ struct Daemon {
         if (!shared.empty() && !handoff->give(shared))
             KR_LOG(info, "system", "no sibling instance to hand the listening sockets to");
         if (repl) repl.reset();
+        ta_update.reset();
         auto cb = [](evutil_socket_t, short, void* arg) {
             auto* d = static_cast<Daemon*>(arg);
             event_base_loopexit(d->base.get(), nullptr);
@@ -174,6 +177,23 @@ struct Daemon {
         drain.reset(evtimer_new(base.get(), cb, this));
         timeval tv{0, serve.connections.empty() ? 0 : 200 * 1000};
         event_add(drain.get(), &tv);
+    }
+
+    // Knot Resolver's default modules (modules::default_names()), loaded
+    // before the config so that it can unload them.
+    void load_default_modules() { mods.load_defaults(engine->state()); }
+
+    // Modules that act on their own (priming, ta_signal_query,
+    // detect_time_skew) start once the resolver runs.
+    void start_modules() { mods.start(*worker); }
+
+    // RFC 5011 for the anchors of trust_anchors.add_file(path) (Knot
+    // Resolver's ta_update), once the resolver runs.
+    void start_ta_update()
+    {
+        ta_update = std::make_unique<TaUpdater>(base.get(), *worker, resolver->config().anchors,
+                                                engine->settings().trust_anchors);
+        ta_update->sync();
     }
 
     // The cache opens after the config (which may have chosen its size and
@@ -216,6 +236,7 @@ struct Daemon {
         resolve::RequestOptions defaults;
         for (const auto& [name, on] : s.options) policy::apply_flag(defaults, name, on);
         worker->set_request_defaults(defaults, {s.outgoing_v4, s.outgoing_v6});
+        if (ta_update) ta_update->sync();
     }
 
     void install_events()
@@ -289,10 +310,13 @@ struct Daemon {
         control = std::make_unique<lua::ControlEval>(*engine);
         serve.control = control.get();
 
+        load_default_modules();
         run_configs();
         default_listeners();
         control_socket();
         start_resolver();
+        start_modules();
+        start_ta_update();
 
         install_events();
         endpoints->start();
