@@ -20,7 +20,9 @@ bool is_core_part(std::string_view name)
 {
     // Parts of Knot Resolver that are modules there and built into the
     // daemon here: loading them (or placing others next to them) is a no-op.
-    for (const char* n : {"iterate", "validate", "cache", "policy", "hints"})
+    // ta_update: RFC 5011 runs for every key file added without readonly
+    // (app/ta_update.hpp), as Knot Resolver's default-loaded module does.
+    for (const char* n : {"iterate", "validate", "cache", "policy", "hints", "ta_update"})
         if (name == n) return true;
     return false;
 }
