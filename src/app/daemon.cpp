@@ -233,6 +233,9 @@ struct Daemon {
         c.edns_size = s.edns_bufsize;
         c.minimize = !s.options["NO_MINIMIZE"];
         c.allow_local = s.options["ALLOW_LOCAL"];
+        c.glue = s.mode == "strict"       ? resolve::GlueMode::strict
+                 : s.mode == "permissive" ? resolve::GlueMode::permissive
+                                          : resolve::GlueMode::normal;
         resolve::RequestOptions defaults;
         for (const auto& [name, on] : s.options) policy::apply_flag(defaults, name, on);
         worker->set_request_defaults(defaults, {s.outgoing_v4, s.outgoing_v6});

@@ -58,12 +58,24 @@ bool has_soa(const Message& m)
     return false;
 }
 
-// A/AAAA for the NS names, from the additional section, inside the zone
-// that was asked (glue for anything else could be a poisoning attempt).
+// A/AAAA for the NS names, from the additional section: by default inside
+// the zone that was asked (glue for anything else could be a poisoning
+// attempt); mode('strict') only inside the delegated zone (where the NS
+// names cannot be reached without it), mode('permissive') any.
+bool glue_ok(const Record& r, const AskContext& ctx, const Classified& c)
+{
+    switch (ctx.glue) {
+    case GlueMode::strict: return r.klass == ctx.qclass && names::in_zone(r.owner, c.zone);
+    case GlueMode::permissive: return r.klass == ctx.qclass;
+    case GlueMode::normal: break;
+    }
+    return in_bailiwick(r, ctx);
+}
+
 void collect_glue(const Message& m, const AskContext& ctx, Classified& c)
 {
     for (const Record& r : m.additional) {
-        if ((r.type != dns::type::A && r.type != dns::type::AAAA) || !in_bailiwick(r, ctx))
+        if ((r.type != dns::type::A && r.type != dns::type::AAAA) || !glue_ok(r, ctx, c))
             continue;
         for (const Record& ns : c.ns) {
             dns::Name target;

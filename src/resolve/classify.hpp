@@ -36,6 +36,7 @@ struct AskContext {
     uint16_t qtype_sent = 0;
     bool forwarding = false;
     unsigned hops_left = 0; // CNAME/DNAME hops still allowed
+    GlueMode glue = GlueMode::normal; // which glue of a referral is taken
 };
 
 struct Classified {

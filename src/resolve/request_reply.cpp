@@ -113,6 +113,7 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
     ctx.qname_sent = o.qname;
     ctx.qtype_sent = o.qtype;
     ctx.forwarding = g.cut.forward;
+    ctx.glue = res.config().glue;
     const unsigned max_chain = res.config().limits.max_cname_chain;
     ctx.hops_left = g.cname_hops < max_chain ? max_chain - g.cname_hops : 0;
     Classified c = classify(m, ctx);
@@ -134,6 +135,14 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
         if (!client_cd) {
             fail_goal(g, v.ede, "DNSSEC: " + v.why);
             return;
+        }
+    }
+    // RFC 4035 5.3.3: a validated RRset lives no longer than its RRSIG's
+    // original TTL and expiration allow, in the answer as in the cache.
+    for (auto* records : {&c.chain, &c.final_rrs}) {
+        for (Record& r : *records) {
+            if (const SetVerdict* sv = v.find(r.owner, r.type))
+                r.ttl = std::min(r.ttl, sv->ttl_cap);
         }
     }
     switch (c.verdict) {

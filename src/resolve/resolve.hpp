@@ -113,11 +113,18 @@ struct Limits {
     uint32_t min_timeout_ms = 200, max_timeout_ms = 3000;
 };
 
+// mode() (Knot Resolver 5): which glue of a referral is used directly.
+// strict: only glue the delegation needs (NS names inside the delegated
+// zone); normal: glue inside the zone of the server that sent it;
+// permissive: any glue (risky: out-of-zone addresses can poison).
+enum class GlueMode : uint8_t { strict, normal, permissive };
+
 struct Config {
     // Root hints: name server name (wire) -> addresses. Defaults: IANA's.
     std::vector<std::pair<dns::Name, std::vector<Address>>> root_hints;
     bool minimize = true;     // QNAME minimisation (RFC 9156); option('NO_MINIMIZE')
     bool allow_local = false; // send to local/private addresses learned from data
+    GlueMode glue = GlueMode::normal; // mode()
     bool ipv4 = true, ipv6 = true;
     uint16_t edns_size = dns::kDefaultEdnsSize;
     Limits limits;
