@@ -6,6 +6,7 @@
 
 #include "resolve/names.hpp"
 #include "resolve/request_impl.hpp"
+#include "util/log.hpp"
 
 namespace kresd::resolve {
 
@@ -132,6 +133,10 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
     }
     if (v.sec == Security::bogus) {
         REQ_LOG("DNSSEC: bogus (EDE %u): %s", v.ede, v.why.c_str());
+        // The reason, for operators: at verbose level (verbose(true), -v).
+        KR_LOG(debug, "valdtr", "bogus answer for '%s' type %u from %s: %s (EDE %u)",
+               names::text(g.sname).c_str(), g.qtype, address_to_string(o.to).c_str(),
+               v.why.c_str(), v.ede);
         if (!client_cd) {
             fail_goal(g, v.ede, "DNSSEC: " + v.why);
             return;

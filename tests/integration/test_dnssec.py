@@ -484,3 +484,25 @@ def test_aggressive_nsec_answers_nxdomain_from_cache(own_resolver, signed_lab):
     after = _settled_total(signed_lab, 'good')
     assert after == before, (f'good.sec. was asked {after - before} more queries for '
                              f'u2.good.sec.: {signed_lab.query_counts("good")}')
+
+
+def test_bogus_reason_is_logged_at_verbose_level(kresd_bin, signed_lab):
+    """With verbose(true), a bogus answer leaves one log line naming the
+    name, the server and why (here: expired signatures)."""
+    if 'knot_resolver' in str(kresd_bin):
+        pytest.skip("Knot Resolver's log wording differs")
+    r = Resolver(kresd_bin, signed_lab, extra='verbose(true)').start()
+    try:
+        resp = ask(r.port, 'www.expired.sec.')
+        assert rcode(resp) == 'SERVFAIL', str(resp)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            lines = [ln for ln in r.kresd.stderr().splitlines()
+                     if "bogus answer for 'www.expired.sec.'" in ln]
+            if lines:
+                break
+            time.sleep(0.05)
+        assert lines, r.kresd.stderr()[-2000:]
+        assert 'expired' in lines[0].lower() and 'EDE 7' in lines[0], lines[0]
+    finally:
+        r.close()
