@@ -90,7 +90,10 @@ class Generations {
 class FrontTable {
   public:
     static constexpr size_t kSlots = 65536;       // in 8-way sets
-    static constexpr size_t kRingBytes = 1 << 20; // entries, oldest overwritten
+    // Entries, oldest overwritten: 10,000 signed RRsets with their RRSIGs
+    // (~200 bytes each) fit; at 1 MiB one hit in seven of such names went
+    // to LMDB (docs/performance.rst, DNSSEC).
+    static constexpr size_t kRingBytes = (size_t{7} << 20) / 2;
     static constexpr size_t kMaxEntry = 1024;     // larger RRsets stay in LMDB only
 
     // What an entry holds: an RRset read from LMDB, or a client's negative
@@ -184,7 +187,7 @@ class FrontTable {
     struct Unmap {
         void operator()(uint8_t* p) const;
     };
-    static constexpr size_t kMapBytes = size_t{2} << 20;
+    static constexpr size_t kMapBytes = size_t{4} << 20; // two 2 MiB huge pages
     static_assert(kSlots * sizeof(uint64_t) + kRingBytes <= kMapBytes);
     bool allocate();
     uint64_t* slots() const { return reinterpret_cast<uint64_t*>(mem_.get()); }

@@ -23,7 +23,10 @@
 // OpenSSL).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <unordered_map>
 #include <optional>
 #include <span>
 #include <string>
@@ -74,6 +77,35 @@ struct Budget {
         --left;
         return true;
     }
+};
+
+// Signatures that verified before, so that the same RRset with the same
+// RRSIG from the same key is not checked again (a zone's SOA and NSEC3
+// records come back with every NXDOMAIN; Unbound and Knot Resolver do not
+// re-verify what they validated either). Keyed by the SHA-256 of exactly
+// the key, the signature and the signed data, so nothing else can match;
+// an entry lasts until the signature's expiration. Bounded: when full it
+// starts over. A hit costs no Budget. The Resolver keeps one for all
+// requests.
+class VerifiedMemo {
+public:
+    explicit VerifiedMemo(size_t capacity = 16384) : capacity_(capacity) {}
+    using Digest = std::array<uint8_t, 32>;
+    bool contains(const Digest& d, uint32_t now32) const;
+    void add(const Digest& d, uint32_t expiration);
+    size_t size() const { return map_.size(); }
+
+private:
+    struct Hash {
+        size_t operator()(const Digest& d) const
+        {
+            size_t h;
+            std::memcpy(&h, d.data(), sizeof h);
+            return h;
+        }
+    };
+    size_t capacity_;
+    std::unordered_map<Digest, uint32_t, Hash> map_;
 };
 
 // ---- algorithms and key data (RFC 4034, RFC 8624) ----
@@ -152,7 +184,7 @@ std::optional<dns::Name> signer_of(const RRsetRef& set);
 // DNSSEC_BOGUS. `now` is wall-clock seconds.
 Verified verify_rrset(const RRsetRef& set, const dns::Name& zone,
                       std::span<const dns::Record> keys, uint64_t now, Budget& budget,
-                      const Limits& lim = {});
+                      const Limits& lim = {}, VerifiedMemo* memo = nullptr);
 
 // RFC 4035 5.2 (and 4033 for anchors): the DNSKEY RRset of `zone` is
 // secure when a DS of `ds` (or an anchor key of `anchor_keys`, compared
@@ -165,7 +197,8 @@ Verified verify_rrset(const RRsetRef& set, const dns::Name& zone,
 // DNSKEY records, `dnskeys.sigs` their RRSIGs.
 Judgement verify_dnskeys(const dns::Name& zone, const RRsetRef& dnskeys,
                          std::span<const dns::Record> ds, std::span<const dns::Record> anchor_keys,
-                         uint64_t now, Budget& budget, const Limits& lim = {});
+                         uint64_t now, Budget& budget, const Limits& lim = {},
+                         VerifiedMemo* memo = nullptr);
 
 // ---- denial of existence (RFC 4035 5.4, RFC 5155 8) ----
 // `proof` holds the NSEC or NSEC3 records of the reply's authority section

@@ -73,8 +73,18 @@ std::optional<dns::Name> signer_of(const RRsetRef& set) {
     return std::nullopt;
 }
 
+bool VerifiedMemo::contains(const Digest& d, uint32_t now32) const {
+    const auto it = map_.find(d);
+    return it != map_.end() && serial_diff(it->second, now32) >= 0;
+}
+
+void VerifiedMemo::add(const Digest& d, uint32_t expiration) {
+    if (map_.size() >= capacity_) map_.clear();
+    map_[d] = expiration;
+}
+
 Verified verify_rrset(const RRsetRef& set, const dns::Name& zone, std::span<const dns::Record> keys,
-                      uint64_t now, Budget& budget, const Limits& lim) {
+                      uint64_t now, Budget& budget, const Limits& lim, VerifiedMemo* memo) {
     if (set.rrs.empty() || set.rrs.front() == nullptr)
         return bogus(ede::DNSSEC_BOGUS, "empty RRset");
     if (!all_same_rrset(set.rrs))
@@ -146,10 +156,29 @@ Verified verify_rrset(const RRsetRef& set, const dns::Name& zone, std::span<cons
                                            info->original_ttl);
                 if (!data) return bogus(ede::DNSSEC_BOGUS, "malformed rdata in the RRset");
             }
-            if (!budget.take()) return bogus(ede::DNSSEC_BOGUS, "validation budget exhausted");
-            if (!detail::verify_signature(info->algorithm, std::span(key.rdata).subspan(4),
-                                          rdata.subspan(sig_off), *data))
-                continue;
+            VerifiedMemo::Digest digest{};
+            bool known = false;
+            if (memo != nullptr) {
+                // Exactly these bytes: the key, the whole RRSIG, the data.
+                std::vector<uint8_t> all(key.rdata.begin(), key.rdata.end());
+                all.insert(all.end(), rdata.begin(), rdata.end());
+                all.insert(all.end(), data->begin(), data->end());
+                const auto h = detail::ds_digest(2, all);
+                if (h.size() == digest.size()) {
+                    std::copy(h.begin(), h.end(), digest.begin());
+                    known = memo->contains(digest, now32);
+                } else {
+                    memo = nullptr;
+                }
+            }
+            if (!known) {
+                if (!budget.take())
+                    return bogus(ede::DNSSEC_BOGUS, "validation budget exhausted");
+                if (!detail::verify_signature(info->algorithm, std::span(key.rdata).subspan(4),
+                                              rdata.subspan(sig_off), *data))
+                    continue;
+                if (memo != nullptr) memo->add(digest, info->expiration);
+            }
             // RFC 4035 5.3.3: the TTL is capped by the original TTL and by
             // what is left of the signature's validity.
             Verified ok;
@@ -175,7 +204,7 @@ Verified verify_rrset(const RRsetRef& set, const dns::Name& zone, std::span<cons
 
 Judgement verify_dnskeys(const dns::Name& zone, const RRsetRef& dnskeys,
                          std::span<const dns::Record> ds, std::span<const dns::Record> anchor_keys,
-                         uint64_t now, Budget& budget, const Limits& lim) {
+                         uint64_t now, Budget& budget, const Limits& lim, VerifiedMemo* memo) {
     // The DS records we may use: supported algorithm and digest; SHA-1
     // only for a key (tag, algorithm) that has no stronger digest (RFC 4509 3).
     std::vector<const dns::Record*> usable;
@@ -246,7 +275,7 @@ Judgement verify_dnskeys(const dns::Name& zone, const RRsetRef& dnskeys,
     }
     if (trusted.empty())
         return {Security::bogus, ede::DNSKEY_MISSING, "no DNSKEY matches the DS or trust anchor"};
-    Verified v = verify_rrset(dnskeys, zone, trusted, now, budget, lim);
+    Verified v = verify_rrset(dnskeys, zone, trusted, now, budget, lim, memo);
     if (v.j.ok()) v.j.why = "DNSKEY RRset verified";
     return v.j;
 }

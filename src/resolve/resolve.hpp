@@ -188,6 +188,8 @@ public:
     // Per-address smoothed RTT (ms) and penalties, shared by all requests.
     struct ServerStats;
     ServerStats& servers();
+    // Signatures already verified, shared by all requests (dnssec.hpp).
+    dnssec::VerifiedMemo& verified();
 
     // The cache-hit path: answers `q` when the cache holds an unexpired
     // RRset of exactly (QNAME, QTYPE) good enough for a client (rank

@@ -13,6 +13,7 @@ struct Resolver::Impl {
     Clock clock;
     std::function<uint32_t()> random;
     ServerStats servers;
+    dnssec::VerifiedMemo verified;
 };
 
 Resolver::Resolver(Config config, cache::Cache* cache, Clock clock,
@@ -56,6 +57,11 @@ uint32_t Resolver::random()
 Resolver::ServerStats& Resolver::servers()
 {
     return impl_->servers;
+}
+
+dnssec::VerifiedMemo& Resolver::verified()
+{
+    return impl_->verified;
 }
 
 namespace {

@@ -343,7 +343,8 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
             o.sec = Security::insecure;
         } else if (apex_keys && !z->have_keys) {
             const dnssec::Judgement j =
-                dnssec::verify_dnskeys(o.zone, ref, z->ds, z->anchor_keys, now, budget, lim);
+                dnssec::verify_dnskeys(o.zone, ref, z->ds, z->anchor_keys, now, budget, lim,
+                                       &res.verified());
             o.sec = j.status;
             if (j.status == Security::bogus) {
                 judge(j.status, j.ede, j.why);
@@ -356,7 +357,8 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
                 keep_bogus();
                 return o;
             }
-            const dnssec::Verified vr = dnssec::verify_rrset(ref, o.zone, z->keys, now, budget, lim);
+            const dnssec::Verified vr =
+                dnssec::verify_rrset(ref, o.zone, z->keys, now, budget, lim, &res.verified());
             o.sec = vr.j.status;
             if (vr.j.status == Security::bogus) {
                 judge(vr.j.status, vr.j.ede, vr.j.why);

@@ -378,3 +378,34 @@ TEST_CASE("verify_dnskeys: DS and anchors, digests, algorithms", "[dnssec]") {
             ede::SIGNATURE_EXPIRED);
     }
 }
+
+TEST_CASE("a signature verified once is not checked again, and only the same bytes match",
+          "[dnssec]") {
+    const TestKey& k = ksk8();
+    const auto good = sign_now(www(), k);
+    VerifiedMemo memo;
+    Budget one{1};
+    REQUIRE(verify_rrset(ref(www(), {good}), name("example."), std::vector{k.dnskey}, now_s(), one,
+                         {}, &memo)
+                .j.ok());
+    CHECK(one.left == 0);
+    CHECK(memo.size() == 1);
+    // The same RRset and RRSIG again: no budget needed.
+    Budget none{0};
+    const auto again = verify_rrset(ref(www(), {good}), name("example."), std::vector{k.dnskey},
+                                    now_s(), none, {}, &memo);
+    CHECK(again.j.ok());
+    // Other data under the same signature is checked, and fails.
+    std::vector<dns::Record> other = www();
+    other.front().rdata.back() ^= 1;
+    Budget more{1};
+    CHECK(verify_rrset(ref(other, {good}), name("example."), std::vector{k.dnskey}, now_s(), more,
+                       {}, &memo)
+              .j.status == Security::bogus);
+    CHECK(more.left == 0);
+    // Past the signature's expiration the memo does not vouch for it.
+    Budget late{0};
+    CHECK_FALSE(verify_rrset(ref(www(), {good}), name("example."), std::vector{k.dnskey},
+                             now_s() + 400 * 86400, late, {}, &memo)
+                    .j.ok());
+}
