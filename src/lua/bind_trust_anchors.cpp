@@ -9,6 +9,7 @@
 // from, whether it may be rewritten, the timers) is kept in
 // Settings::trust_anchors; the daemon's app::TaUpdater (Knot Resolver's
 // ta_update) reads it and keeps the managed files and anchors up to date.
+#include <algorithm>
 #include <lua.hpp>
 
 #include <cstdio>
@@ -226,7 +227,23 @@ void set_insecure(lua_State* L, int idx) {
                        zone_text(n).c_str());
         names.push_back(n);
     }
+    // What the cache holds below a name whose NTA comes or goes was judged
+    // under the old rule (insecure, or secure with AD): forget it, so the
+    // next answer is judged anew. Only names whose status changes.
+    std::vector<dns::Name> changed;
+    auto listed = [](const std::vector<dns::Name>& list, const dns::Name& n) {
+        return std::any_of(list.begin(), list.end(), [&](const dns::Name& o) {
+            return dns::name_in_zone(n.view(), o.view()) && dns::name_in_zone(o.view(), n.view());
+        });
+    };
+    for (const auto& n : ta.negative())
+        if (!listed(names, n)) changed.push_back(n);
+    for (const auto& n : names)
+        if (!listed(ta.negative(), n)) changed.push_back(n);
     ta.set_negative(std::move(names));
+    Engine& e = engine_of(L);
+    if (cache::Cache* c = e.host().cache_get ? e.host().cache_get() : nullptr)
+        for (const auto& n : changed) c->clear(n.view());
 }
 
 int l_set_insecure(lua_State* L) {

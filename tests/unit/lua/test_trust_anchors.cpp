@@ -4,6 +4,7 @@
 #include "catch.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -233,4 +234,37 @@ TEST_CASE("trust_anchors.add_file: a bad last line is named by its number",
     TempFile a_record(". 3600 IN A 192.0.2.1\n");
     CHECK_THAT(f.run("trust_anchors.add_file('" + a_record.path + "')\n"),
                Catch::Contains(a_record.path + ":1:"));
+}
+
+TEST_CASE("trust_anchors.set_insecure: the cache forgets names whose NTA comes or goes",
+          "[lua][dnssec]") {
+    Fixture f;
+    char dir[] = "/tmp/kresd-unit-ntaXXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    REQUIRE(f.run(std::string("cache.open(10 * MB, 'lmdb://") + dir + "')\n") == "");
+    cache::Cache* c = f.cache.get();
+    REQUIRE(c != nullptr);
+    const std::vector<uint8_t> rd{192, 0, 2, 1};
+    auto put = [&](const char* owner) {
+        const dns::Name n = name(owner);
+        REQUIRE(c->put_rrset(n.view(), 1, 300, {std::span<const uint8_t>(rd)},
+                             cache::Rank::auth_answer, 1700000000, dns::Security::insecure));
+    };
+    auto has = [&](const char* owner) {
+        return c->get_rrset(name(owner).view(), 1, 1700000001).has_value();
+    };
+    put("www.bad.boy");
+    put("www.kept.example");
+    put("www.other.example");
+    CHECK(f.run("trust_anchors.set_insecure({'bad.boy', 'kept.example'})\n") == "");
+    CHECK_FALSE(has("www.bad.boy")); // newly negative: judged anew
+    CHECK_FALSE(has("www.kept.example"));
+    CHECK(has("www.other.example"));
+    put("www.bad.boy");
+    put("www.kept.example");
+    CHECK(f.run("trust_anchors.set_insecure({'kept.example'})\n") == "");
+    CHECK_FALSE(has("www.bad.boy")); // no longer negative
+    CHECK(has("www.kept.example"));  // unchanged
+    f.cache.reset();
+    std::filesystem::remove_all(dir);
 }

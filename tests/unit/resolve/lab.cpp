@@ -1,11 +1,13 @@
 // See lab.hpp.
 #include "lab.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "dns/ldns.hpp"
+#include "dnssec/dnssec.hpp"
 #include "resolve/names.hpp"
 
 namespace kresd::resolve::test {
@@ -168,8 +170,14 @@ void Lab::add(const std::string& apex, const lines& records)
         ZoneRec z;
         REQUIRE(names::from_wire(dns::ldns::rdf_bytes(ldns_rr_owner(rr.get())), z.owner));
         z.type = static_cast<uint16_t>(ldns_rr_get_type(rr.get()));
-        if (z.type == dns::type::NS || z.type == dns::type::CNAME || z.type == dns::type::DNAME)
+        if (z.type == dns::type::NS || z.type == dns::type::CNAME || z.type == dns::type::DNAME ||
+            z.type == dns::type::NSEC)
             REQUIRE(names::from_wire(dns::ldns::rdf_bytes(ldns_rr_rdf(rr.get(), 0)), z.target));
+        if (z.type == dns::type::RRSIG) {
+            const auto covered = dns::ldns::rdf_bytes(ldns_rr_rdf(rr.get(), 0));
+            REQUIRE(covered.size() == 2);
+            z.covered = static_cast<uint16_t>((covered[0] << 8) | covered[1]);
+        }
         z.text = text;
         recs.push_back(std::move(z));
     }
@@ -181,6 +189,131 @@ void Lab::zone(const std::string& srv, const std::string& apex, const lines& rec
     auto& list = server(srv).zones;
     if (std::find(list.begin(), list.end(), lower(apex)) == list.end())
         list.push_back(lower(apex));
+}
+
+const std::vector<Lab::ZoneRec>* Lab::zone_for(const Server& s, const dns::Name& qname,
+                                               dns::Name& apex) const
+{
+    const std::vector<ZoneRec>* recs = nullptr;
+    for (const std::string& z : s.zones) {
+        const dns::Name a = name_of(z);
+        if (names::in_zone(qname, a) && (recs == nullptr || a.len > apex.len)) {
+            apex = a;
+            recs = &zones.at(z);
+        }
+    }
+    return recs;
+}
+
+void Lab::add_dnssec(const Server& s, const dns::Name& qname, uint16_t, Reply& r) const
+{
+    dns::Name apex;
+    const std::vector<ZoneRec>* recs = zone_for(s, qname, apex);
+    if (recs == nullptr || r.rcode == dns::rcode::REFUSED)
+        return;
+    auto push_once = [](lines& to, const std::string& text) {
+        if (std::find(to.begin(), to.end(), text) == to.end())
+            to.push_back(text);
+    };
+    auto owner_type = [](const std::string& text) {
+        dns::ldns::Rr rr = dns::ldns::rr_from_text(text);
+        REQUIRE(rr);
+        std::pair<dns::Name, uint16_t> out;
+        REQUIRE(names::from_wire(dns::ldns::rdf_bytes(ldns_rr_owner(rr.get())), out.first));
+        out.second = static_cast<uint16_t>(ldns_rr_get_type(rr.get()));
+        return out;
+    };
+    auto records_at = [&](const dns::Name& owner, uint16_t type, lines& to) {
+        for (const ZoneRec& z : *recs) {
+            if (z.type == type && names::equal(z.owner, owner))
+                push_once(to, z.text);
+        }
+    };
+    // The RRSIGs of every RRset of a section (appended to it).
+    auto add_sigs = [&](lines& section) {
+        std::vector<std::pair<dns::Name, uint16_t>> seen;
+        const lines texts = section;
+        for (const std::string& text : texts) {
+            const auto k = owner_type(text);
+            const bool dup = std::any_of(seen.begin(), seen.end(), [&](const auto& o) {
+                return o.second == k.second && names::equal(o.first, k.first);
+            });
+            if (k.second == dns::type::RRSIG || dup)
+                continue;
+            seen.push_back(k);
+            for (const ZoneRec& z : *recs) {
+                if (z.type == dns::type::RRSIG && z.covered == k.second &&
+                    names::equal(z.owner, k.first))
+                    push_once(section, z.text);
+            }
+        }
+    };
+    // The NSEC whose span (owner, next) covers `name` (RFC 4034 4.1.1).
+    auto covering = [&](const dns::Name& name) -> const ZoneRec* {
+        for (const ZoneRec& z : *recs) {
+            if (z.type != dns::type::NSEC)
+                continue;
+            const bool after_owner = dnssec::canonical_compare(z.owner, name) < 0;
+            const bool last = dnssec::canonical_compare(z.target, z.owner) <= 0;
+            if (after_owner && (last || dnssec::canonical_compare(name, z.target) < 0))
+                return &z;
+        }
+        return nullptr;
+    };
+    const bool referral = !r.aa && r.rcode == dns::rcode::NOERROR && !r.authority.empty();
+    if (referral) {
+        // RFC 4035 3.1.4: the DS RRset of the child, or the NSEC proving
+        // that there is none.
+        const dns::Name cut = owner_type(r.authority.front()).first;
+        bool has_ds = false;
+        for (const ZoneRec& z : *recs)
+            has_ds = has_ds || (z.type == dns::type::DS && names::equal(z.owner, cut));
+        records_at(cut, has_ds ? dns::type::DS : dns::type::NSEC, r.authority);
+    } else {
+        bool negative = false;
+        for (const std::string& text : r.authority)
+            negative = negative || owner_type(text).second == dns::type::SOA;
+        if (negative) {
+            // RFC 4035 3.1.3: where the chain ended, the NSEC at the name
+            // (NODATA) or the one covering it and the one covering the
+            // wildcard at its closest encloser (NXDOMAIN).
+            dns::Name target = qname;
+            for (const std::string& text : r.answer) {
+                dns::ldns::Rr rr = dns::ldns::rr_from_text(text);
+                if (ldns_rr_get_type(rr.get()) == LDNS_RR_TYPE_CNAME)
+                    REQUIRE(names::from_wire(dns::ldns::rdf_bytes(ldns_rr_rdf(rr.get(), 0)),
+                                             target));
+            }
+            bool exact = false;
+            for (const ZoneRec& z : *recs)
+                exact = exact || (z.type == dns::type::NSEC && names::equal(z.owner, target));
+            if (exact) {
+                records_at(target, dns::type::NSEC, r.authority);
+            } else {
+                if (const ZoneRec* c = covering(target))
+                    push_once(r.authority, c->text);
+                if (r.rcode == dns::rcode::NXDOMAIN) {
+                    dns::Name ce = names::parent(target);
+                    auto exists = [&](const dns::Name& n) {
+                        return std::any_of(recs->begin(), recs->end(), [&](const ZoneRec& z) {
+                            return names::in_zone(z.owner, n);
+                        });
+                    };
+                    while (!names::equal(ce, apex) && !exists(ce))
+                        ce = names::parent(ce);
+                    dns::Name wild;
+                    wild.wire[0] = 1;
+                    wild.wire[1] = '*';
+                    std::copy(ce.wire.begin(), ce.wire.begin() + ce.len, wild.wire.begin() + 2);
+                    wild.len = static_cast<uint8_t>(ce.len + 2);
+                    if (const ZoneRec* c = covering(wild))
+                        push_once(r.authority, c->text);
+                }
+            }
+        }
+    }
+    add_sigs(r.answer);
+    add_sigs(r.authority);
 }
 
 // A small authoritative server: referral, DNAME, answer with an in-zone
@@ -291,6 +424,7 @@ std::optional<std::vector<uint8_t>> Lab::respond(const Outgoing& out)
     dns::Query q;
     REQUIRE(dns::parse_query(out.wire, q) == dns::ParseStatus::ok);
     SentQuery sq;
+    sq.do_bit = q.edns.present && q.edns.do_bit;
     sq.server = server_key(out.to);
     sq.proto = out.proto;
     sq.tls = out.tls.get();
@@ -317,6 +451,8 @@ std::optional<std::vector<uint8_t>> Lab::respond(const Outgoing& out)
         r = *scripted;
     } else {
         r = authoritative(s, sq, q.qname, q.qtype);
+        if (sq.do_bit)
+            add_dnssec(s, q.qname, q.qtype, r);
     }
     if (r.timeout)
         return std::nullopt;
@@ -324,12 +460,15 @@ std::optional<std::vector<uint8_t>> Lab::respond(const Outgoing& out)
 }
 
 Result Lab::resolve(const std::string& name, const std::string& type, RequestOptions opts,
-                    size_t limit)
+                    size_t limit, ClientFlags client)
 {
     Resolver& r = res();
     if (std::getenv("KRESD_TEST_DEBUG") != nullptr)
         opts.debug = true;
-    const dns::Query q = make_query(name, type_code(type));
+    dns::Query q = make_query(name, type_code(type));
+    q.edns.do_bit = client.do_bit;
+    q.ad = client.ad;
+    q.cd = client.cd;
     const size_t before = queries.size();
     Request req(r, q, opts);
     Outgoing out;
@@ -356,6 +495,7 @@ Result Lab::resolve(const std::string& name, const std::string& type, RequestOpt
     Result res;
     res.from_cache = req.from_cache();
     res.queries = queries.size() - before;
+    res.security = req.security();
     std::vector<uint8_t> buf(65535);
     dns::ResponseBuilder b(buf, limit);
     REQUIRE(b.begin(q, 0, Request::ede_reserve()));
@@ -370,6 +510,7 @@ Result Lab::resolve(const std::string& name, const std::string& type, RequestOpt
     res.aa = ldns_pkt_aa(p);
     res.ra = ldns_pkt_ra(p);
     res.tc = ldns_pkt_tc(p);
+    res.ad = ldns_pkt_ad(p);
     for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(p)); ++i)
         res.answer.push_back(rr_line(ldns_rr_list_rr(ldns_pkt_answer(p), i)));
     for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_authority(p)); ++i)
@@ -408,6 +549,8 @@ lines Lab::sent() const
             line += " rd";
         if (!q.edns)
             line += " noedns";
+        if (show_do && q.do_bit)
+            line += " do";
         out.push_back(line);
     }
     return out;

@@ -55,6 +55,14 @@ struct SentQuery {
     bool rd = false;
     bool edns = false;
     uint16_t id = 0;
+    bool do_bit = false; // EDNS DO (RFC 3225): the resolver wants signatures
+};
+
+// The header and EDNS bits of the client's query (Lab::resolve).
+struct ClientFlags {
+    bool do_bit = false; // EDNS DO: RRSIGs and proofs in the answer, AD when secure
+    bool ad = false;     // AD in the query (RFC 6840 5.7)
+    bool cd = false;     // checking disabled: bogus data comes back
 };
 
 // A reply written by a test script.
@@ -90,6 +98,8 @@ struct Result {
     bool from_cache = false;
     size_t queries = 0;               // upstream queries this resolution sent
     std::vector<uint8_t> wire;
+    bool ad = false;                  // the answer's AD bit
+    dns::Security security = dns::Security::unknown; // Request::security()
 };
 
 class Lab {
@@ -109,10 +119,11 @@ public:
     Server& server(const std::string& addr);
 
     Result resolve(const std::string& name, const std::string& type, RequestOptions opts = {},
-                   size_t limit = 65535);
+                   size_t limit = 65535, ClientFlags client = {});
     // Queries sent since the last clear, "server qname TYPE" plus " tcp",
-    // " rd", " noedns" when they apply.
+    // " rd", " noedns" when they apply (and " do" with show_do).
     lines sent() const;
+    bool show_do = false;
     void clear_sent() { queries.clear(); }
 
     // Answers one outgoing query as the lab would (nullopt: no answer).
@@ -133,12 +144,20 @@ public:
     struct ZoneRec {
         dns::Name owner;
         uint16_t type = 0;
-        dns::Name target; // NS / CNAME / DNAME
+        dns::Name target; // NS / CNAME / DNAME; NSEC: the next name
+        uint16_t covered = 0; // RRSIG: the type covered
         std::string text;
     };
     std::map<std::string, std::vector<ZoneRec>> zones; // apex (lower text) -> records
 
 private:
+    // DNSSEC (queries with DO): the RRSIGs of the RRsets in a reply that
+    // the zone holds, the DS (or the NSEC proving there is none) of a
+    // referral, the NSECs of a denial. Zones without RRSIG/NSEC records
+    // (all the unsigned ones) get nothing added.
+    void add_dnssec(const Server& s, const dns::Name& qname, uint16_t qtype, Reply& r) const;
+    const std::vector<ZoneRec>* zone_for(const Server& s, const dns::Name& qname,
+                                         dns::Name& apex) const;
     Reply authoritative(const Server& s, const SentQuery& q, const dns::Name& qname,
                         uint16_t qtype) const;
 };
