@@ -62,8 +62,9 @@ def percentile(sorted_values, p):
 
 
 def dnsperf(port, names_file, *, mode='udp', rate=0, duration, single_pass, clients,
-            outstanding, timeout, cpu, workdir, verbose=True):
-    """One dnsperf run; returns the parse_dnsperf() dict plus p99 (s)."""
+            outstanding, timeout, cpu, workdir, verbose=True, flags=()):
+    """One dnsperf run; returns the parse_dnsperf() dict plus p99 (s).
+    flags: more dnsperf options (e.g. ('-D',) for the DNSSEC OK bit)."""
     argv = ['taskset', '-c', str(cpu)] if cpu is not None else []
     argv += ['dnsperf', '-m', mode, '-s', HOST, '-p', str(port), '-d', str(names_file),
              '-c', str(clients), '-q', str(outstanding), '-t', str(timeout),
@@ -72,6 +73,7 @@ def dnsperf(port, names_file, *, mode='udp', rate=0, duration, single_pass, clie
         argv += ['-n', '1']
     if rate:
         argv += ['-Q', str(rate)]
+    argv += list(flags)
     if verbose:
         argv.append('-v')
     out_path = workdir / 'dnsperf.out'
