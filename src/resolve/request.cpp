@@ -275,8 +275,11 @@ bool Request::Impl::step_send(Goal& g, Outgoing& out)
     flags.rd = forwarding;
     flags.edns = !res.servers().no_edns(g.server);
     flags.edns_size = cfg.edns_size;
-    // RFC 4035 3.2.1 / 4.1: ask for the signatures whenever we validate.
+    // RFC 4035 3.2.1 / 4.1: ask for the signatures whenever we validate;
+    // a forwarder also gets CD (RFC 4035 3.2.2): we judge its bogus data
+    // ourselves, with the EDE that says why.
     flags.do_bit = flags.edns && validating();
+    flags.cd = forwarding && validating();
     Outstanding& o = g.out;
     o.id = flags.id;
     o.to = g.server;

@@ -83,6 +83,9 @@ struct ZoneSec {
     std::vector<Record> anchor_keys; // an anchor in DNSKEY form
     std::vector<Record> keys;        // the validated DNSKEY RRset
     bool have_keys = false;
+    // A DS NODATA proved the name is no zone cut (no NS at it): its data
+    // belongs to the zone above (find_insecure_cut()).
+    bool not_cut = false;
     uint16_t ede = 0; // bogus: why, for the client
     std::string why;
 };
@@ -167,6 +170,7 @@ struct Goal {
     bool sub = false;      // an NS address lookup for the goal below it
     size_t parent_ns = 0;  // index into the parent's cut.ns
     Purpose purpose = Purpose::client;
+    bool ds_delegation = false; // a DS goal's NODATA proved a delegation (NS, no DS)
     GoalState state = GoalState::cache_lookup;
 
     Cut cut;
@@ -258,6 +262,10 @@ struct Request::Impl {
     KeyState need_keys(Goal& g, const dns::Name& zone, ZoneSec*& out);
     void push_key_goal(Goal& g, const dns::Name& zone, uint16_t qtype);
     void key_goal_done(const Goal& sub);
+    // Unsigned data at `name` from a zone whose closest known status is
+    // secure: follows DS from there down to `name` for an insecure
+    // delegation (co-hosted child zones, forwarding).
+    KeyState find_insecure_cut(Goal& g, const dns::Name& from, const dns::Name& name);
     ReplyCheck check_reply(Goal& g, const Message& m, Classified& c);
     void merge_security(Goal& g, const ReplyCheck& v);
     void cache_nsecs(const ReplyCheck& v);

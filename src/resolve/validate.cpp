@@ -17,8 +17,11 @@
 // simpler than parking it, and each zone's keys are fetched once per
 // request and then cached.
 //
-// Forwarding (FORWARD, STUB, TLS_FORWARD) is not validated yet: answers
-// from forwarders are insecure.
+// Forwarded answers (FORWARD, TLS_FORWARD) are validated the same way:
+// the DS and DNSKEY sub-goals go to the forwarder too, and unsigned data
+// is proven insecure by following DS from the closest secure zone down to
+// it (find_insecure_cut()), as for child zones served by their parent's
+// servers. STUB answers are not validated (as in Knot Resolver).
 #include <algorithm>
 
 #include "resolve/names.hpp"
@@ -83,7 +86,9 @@ const SetVerdict* ReplyCheck::find(const dns::Name& owner, uint16_t type) const
 bool Request::Impl::validating() const
 {
     const auto& anchors = res.config().anchors;
-    return anchors && !anchors->all().empty() && opts.forward.empty() &&
+    // FORWARD and TLS_FORWARD are validated (the chain of trust fetched
+    // through the forwarder, as Knot Resolver does); STUB is not.
+    return anchors && !anchors->all().empty() && !opts.stub &&
            goals.front().qclass == dns::klass::IN;
 }
 
@@ -125,8 +130,30 @@ ZoneSec* Request::Impl::zone_sec(const dns::Name& zone_in)
         } else if (auto n = c->get_negative(zone.view(), dns::type::DS, now);
                    n && !n->nxdomain &&
                    (n->security == Security::secure || n->security == Security::insecure)) {
-            z.sec = Security::insecure;
-            z.why = "no DS (cached)";
+            // A validated DS NODATA: an insecure delegation when its proof
+            // shows one (NS without DS, or an opt-out span), else a name
+            // inside its parent's zone.
+            bool delegation = n->security == Security::insecure;
+            if (!delegation) {
+                dns::Name signer;
+                for (const Record& r : n->proof) {
+                    if (r.type != dns::type::RRSIG)
+                        continue;
+                    if (auto info = dnssec::parse_rrsig(r.rdata)) {
+                        signer = info->signer;
+                        break;
+                    }
+                }
+                delegation = signer.len > 0 &&
+                             dnssec::prove_no_ds(zone, signer, n->proof, res.config().dnssec_limits)
+                                     .status != Security::bogus;
+            }
+            if (delegation) {
+                z.sec = Security::insecure;
+                z.why = "no DS (cached)";
+            } else {
+                z.not_cut = true;
+            }
         } else {
             return nullptr;
         }
@@ -153,6 +180,10 @@ Request::Impl::KeyState Request::Impl::need_keys(Goal& g, const dns::Name& zone,
     out = zone_sec(zone);
     uint16_t qtype = dns::type::DS;
     if (out != nullptr) {
+        if (out->not_cut) {
+            // Signed by a name that is no zone: cannot be.
+            return KeyState::bogus;
+        }
         switch (out->sec) {
         case Security::insecure: return KeyState::insecure;
         case Security::bogus: return KeyState::bogus;
@@ -179,6 +210,28 @@ Request::Impl::KeyState Request::Impl::need_keys(Goal& g, const dns::Name& zone,
     }
     push_key_goal(g, zone, qtype);
     return KeyState::pending;
+}
+
+Request::Impl::KeyState Request::Impl::find_insecure_cut(Goal& g, const dns::Name& from,
+                                                         const dns::Name& name)
+{
+    // RFC 4035 5.2: a zone below a secure one is insecure only where a
+    // validated answer says its delegation has no DS. Each name between
+    // `from` and `name`, from the top: a secure DS goes on (a signed zone
+    // in between), "no NS here" goes on, a delegation without DS ends it.
+    const int top = names::labels(from), bottom = names::labels(name);
+    for (int n = top + 1; n <= bottom; ++n) {
+        const dns::Name step = names::suffix(name, n);
+        ZoneSec* z = zone_sec(step);
+        if (z == nullptr) {
+            ZoneSec* ignored = nullptr;
+            return need_keys(g, step, ignored); // pushes the DS goal (or reports a loop)
+        }
+        if (z->not_cut || z->sec == Security::secure)
+            continue;
+        return z->sec == Security::insecure ? KeyState::insecure : KeyState::bogus;
+    }
+    return KeyState::bogus; // signed all the way down: the signatures are missing
 }
 
 // A DS or DNSKEY sub-goal ended: what it found is the zone's status now.
@@ -223,6 +276,10 @@ void Request::Impl::key_goal_done(const Goal& sub)
             z->sec = Security::insecure;
             z->why = "parent insecure";
         } else if (sub.outcome == Outcome::negative && !sub.nxdomain &&
+                   sub.sec == Security::secure && !sub.ds_delegation) {
+            z->not_cut = true; // no NS here: the zone above goes on
+            z->sec = Security::unknown;
+        } else if (sub.outcome == Outcome::negative && !sub.nxdomain &&
                    sub.sec != Security::bogus) {
             z->sec = Security::insecure;
             z->why = "no DS";
@@ -230,8 +287,9 @@ void Request::Impl::key_goal_done(const Goal& sub)
             fail("no valid DS");
         }
     }
-    REQ_LOG("DNSSEC: '%s' is %s%s%s", names::text(z->zone).c_str(), dnssec::to_text(z->sec),
-        z->why.empty() ? "" : ": ", z->why.c_str());
+    REQ_LOG("DNSSEC: '%s' is %s%s%s", names::text(z->zone).c_str(),
+        z->not_cut ? "no zone cut" : dnssec::to_text(z->sec), z->why.empty() ? "" : ": ",
+        z->why.c_str());
 }
 
 ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
@@ -353,6 +411,24 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
             }
         } else {
             if (ref.sigs.empty()) {
+                // Perhaps from an unsigned zone below the secure one (its
+                // parent's servers serve it too, or a forwarder answered).
+                const dns::Name upto =
+                    first.type == dns::type::DS ? names::parent(first.owner) : first.owner;
+                const KeyState ks = names::below(upto, o.zone)
+                                        ? find_insecure_cut(g, o.zone, upto)
+                                        : KeyState::bogus;
+                if (ks == KeyState::pending) {
+                    pending = true;
+                    return o;
+                }
+                if (ks == KeyState::insecure) {
+                    o.sec = Security::insecure;
+                    sv.sec = o.sec;
+                    v.sets.push_back(std::move(sv));
+                    judge(o.sec, 0, "");
+                    return o;
+                }
                 judge(Security::bogus, dnssec::ede::RRSIGS_MISSING, "RRSIGs missing");
                 keep_bogus();
                 return o;
@@ -468,10 +544,15 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
             ZoneSec* z = zone_sec(proof_zone);
             if (z != nullptr && z->sec == Security::insecure) {
                 judge(Security::insecure, 0, "");
-            } else if (proof.empty() && (z == nullptr || z->sec != Security::secure)) {
-                // Nothing signed came: the zone's status decides.
+            } else if (proof.empty()) {
+                // Nothing signed came: the status of the zone that said so
+                // decides (its SOA's owner, below the zone asked).
                 ZoneSec* zz = nullptr;
-                switch (need_keys(g, proof_zone, zz)) {
+                KeyState ks = need_keys(g, proof_zone, zz);
+                const dns::Name apex = c.soa ? c.soa->owner : c.target;
+                if (ks == KeyState::ready && names::below(apex, proof_zone))
+                    ks = find_insecure_cut(g, proof_zone, apex);
+                switch (ks) {
                 case KeyState::pending: pending = true; break;
                 case KeyState::insecure: judge(Security::insecure, 0, ""); break;
                 default:
@@ -484,6 +565,12 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
                                : dnssec::prove_nodata(c.target, g.qtype, proof_zone, proof, lim);
                 judge(j.status, j.status == Security::bogus ? dnssec::ede::NSEC_MISSING : j.ede,
                       j.why.empty() ? "denial not proven" : j.why);
+                // A DS NODATA also tells whether the name is a delegation
+                // (NS at it, or an opt-out span) or just a name in the zone.
+                if (g.qtype == dns::type::DS && !c.nxdomain && j.status != Security::bogus)
+                    g.ds_delegation =
+                        dnssec::prove_no_ds(c.target, proof_zone, proof, lim).status !=
+                        Security::bogus;
             }
         }
         if (c.verdict == Verdict::negative || !wildcards.empty())

@@ -45,7 +45,10 @@ def upstream_config(pki, port, *more_ports):
 
 def forwarder_config(port, targets):
     """targets: Lua text of the list given to TLS_FORWARD."""
+    # The upstream answers from hints, unsigned and without a root zone:
+    # validation (on by default, as in Knot Resolver) is turned off.
     return (f"net.listen('127.0.0.1', {port})\n"
+            "trust_anchors.remove('.')\n"
             "log_level('debug')\n"
             "policy.add(policy.all(policy.FLAGS('NO_CACHE')))\n"
             f"policy.add(policy.all(policy.TLS_FORWARD({targets})))\n")

@@ -192,23 +192,30 @@ void Lab::zone(const std::string& srv, const std::string& apex, const lines& rec
 }
 
 const std::vector<Lab::ZoneRec>* Lab::zone_for(const Server& s, const dns::Name& qname,
-                                               dns::Name& apex) const
+                                               dns::Name& apex, uint16_t qtype) const
 {
+    // The most specific zone the server has for the name; for DS at a
+    // zone's apex, the parent's side when the server has the parent too
+    // (RFC 4035 3.1.4.1).
     const std::vector<ZoneRec>* recs = nullptr;
-    for (const std::string& z : s.zones) {
-        const dns::Name a = name_of(z);
-        if (names::in_zone(qname, a) && (recs == nullptr || a.len > apex.len)) {
-            apex = a;
-            recs = &zones.at(z);
+    for (int pass = 0; pass < 2 && recs == nullptr; ++pass) {
+        for (const std::string& z : s.zones) {
+            const dns::Name a = name_of(z);
+            const bool ok = pass == 0 && qtype == dns::type::DS ? names::below(qname, a)
+                                                                 : names::in_zone(qname, a);
+            if (ok && (recs == nullptr || a.len > apex.len)) {
+                apex = a;
+                recs = &zones.at(z);
+            }
         }
     }
     return recs;
 }
 
-void Lab::add_dnssec(const Server& s, const dns::Name& qname, uint16_t, Reply& r) const
+void Lab::add_dnssec(const Server& s, const dns::Name& qname, uint16_t qtype, Reply& r) const
 {
     dns::Name apex;
-    const std::vector<ZoneRec>* recs = zone_for(s, qname, apex);
+    const std::vector<ZoneRec>* recs = zone_for(s, qname, apex, qtype);
     if (recs == nullptr || r.rcode == dns::rcode::REFUSED)
         return;
     auto push_once = [](lines& to, const std::string& text) {
@@ -322,15 +329,8 @@ Reply Lab::authoritative(const Server& s, const SentQuery&, const dns::Name& qna
                          uint16_t qtype) const
 {
     Reply r;
-    const std::vector<ZoneRec>* recs = nullptr;
     dns::Name apex;
-    for (const std::string& z : s.zones) {
-        const dns::Name a = name_of(z);
-        if (names::in_zone(qname, a) && (recs == nullptr || a.len > apex.len)) {
-            apex = a;
-            recs = &zones.at(z);
-        }
-    }
+    const std::vector<ZoneRec>* recs = zone_for(s, qname, apex, qtype);
     if (recs == nullptr) {
         r.rcode = dns::rcode::REFUSED;
         return r;

@@ -157,7 +157,7 @@ private:
     // (all the unsigned ones) get nothing added.
     void add_dnssec(const Server& s, const dns::Name& qname, uint16_t qtype, Reply& r) const;
     const std::vector<ZoneRec>* zone_for(const Server& s, const dns::Name& qname,
-                                         dns::Name& apex) const;
+                                         dns::Name& apex, uint16_t qtype = 0) const;
     Reply authoritative(const Server& s, const SentQuery& q, const dns::Name& qname,
                         uint16_t qtype) const;
 };

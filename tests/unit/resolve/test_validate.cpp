@@ -590,3 +590,35 @@ TEST_CASE("a denial from a signed zone without its NSEC: SERVFAIL, EDE 12", "[re
     CHECK(nodata.rcode == dns::rcode::SERVFAIL);
     CHECK(nodata.ede == dnssec::ede::NSEC_MISSING);
 }
+
+TEST_CASE("an unsigned child served by its signed parent's servers: insecure, found by DS",
+          "[resolve][dnssec]") {
+    SignedLab lab;
+    // child.example.com. is delegated without DS, and the servers of
+    // example.com. serve it too: they answer its names themselves, with
+    // no referral in between and no signatures.
+    lab.add("example.com.", {"child.example.com. 3600 IN NS ns1.example.com."});
+    lab.zone("192.0.2.20", "child.example.com.",
+             {"child.example.com. 3600 IN SOA ns1.example.com. h.example.com. 1 7200 3600 1209600 300",
+              "child.example.com. 3600 IN NS ns1.example.com.",
+              "www.child.example.com. 300 IN A 192.0.2.44"});
+    lab.server("192.0.2.21").zones.push_back("child.example.com.");
+    lab.sign();
+    auto r = lab.resolve_do("www.child.example.com.", "A");
+    CHECK(r.rcode == 0);
+    CHECK_FALSE(r.ad);
+    CHECK(r.security == dns::Security::insecure);
+    CHECK(r.answer == lines{"www.child.example.com. 300 A 192.0.2.44"});
+    // The proof came from a DS question about the child.
+    const auto sent = lab.sent();
+    CHECK(std::any_of(sent.begin(), sent.end(), [](const std::string& q) {
+        return q.find("child.example.com. DS") != std::string::npos;
+    }));
+
+    SECTION("a signed name of the parent without its RRSIG stays bogus") {
+        lab.unsign("example.com.", "www.example.com.", dns::type::A);
+        auto bad = lab.resolve_do("www.example.com.", "A");
+        CHECK(bad.rcode == dns::rcode::SERVFAIL);
+        CHECK(bad.ede == dnssec::ede::RRSIGS_MISSING);
+    }
+}
