@@ -172,7 +172,9 @@ bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts
     if (c == nullptr || opts.no_cache || opts.debug || q.qclass != dns::klass::IN)
         return false;
     const auto& anchors = impl_->config.anchors;
-    const bool validating = anchors && !anchors->all().empty() && opts.forward.empty();
+    // As Request::Impl::validating(): forwarded answers are validated
+    // too, STUB answers are not.
+    const bool validating = anchors && !anchors->all().empty() && !opts.stub;
     AnswerWriter w(q, out, validating);
     NegativeWriter n(q, out, validating);
     const uint64_t now = impl_->clock.wall_s ? impl_->clock.wall_s() : 0;
