@@ -1,6 +1,7 @@
 // Cache writes of what a reply taught us, and the answer for the client
 // (RFC 1034 4.3.2 / RFC 2308 for its shape, RFC 8914 for the error code).
 #include <algorithm>
+#include <cstring>
 
 #include "resolve/names.hpp"
 #include "resolve/request_impl.hpp"
@@ -95,6 +96,18 @@ void Request::Impl::write_answer(dns::ResponseBuilder& out) const
     }
     const Goal& g = goals.front();
     out.set_rcode(rcode);
+    if (g.info_ede != 0 && validating()) {
+        // RFC 8914 4.2/4.3, RFC 9276 3.2: served, but insecure because of
+        // an algorithm, digest or NSEC3 iteration count we do not use.
+        const char* text = g.info_ede == dnssec::ede::UNSUPPORTED_DNSKEY_ALG ? "unsupported DNSKEY algorithm"
+                           : g.info_ede == dnssec::ede::UNSUPPORTED_DS_DIGEST
+                               ? "unsupported DS digest type"
+                               : "NSEC3 iterations over the limit";
+        std::vector<uint8_t> data{static_cast<uint8_t>(g.info_ede >> 8),
+                                  static_cast<uint8_t>(g.info_ede)};
+        data.insert(data.end(), text, text + std::strlen(text));
+        out.add_option(dns::edns_opt::EDE, data); // fails harmlessly without room
+    }
     // RFC 6840 5.7/5.8 and RFC 4035 3.2.3: AD when everything is secure and
     // the client asked with DO or AD; not with CD (the client validates).
     out.set_ad(g.sec == Security::secure && (client_do || client_ad) && !client_cd &&

@@ -111,6 +111,7 @@ struct ReplyCheck {
     std::vector<Record> proof; // SOA RRSIG, NSEC/NSEC3 and their RRSIGs, for DO clients
     Security child_sec = Security::unknown; // referral: the child zone's status
     std::vector<Record> child_ds;           // referral: validated DS of the child
+    uint16_t info_ede = 0; // insecure for a reason a client is told: EDE 1, 2 or 27
     Security no_ds_sec = Security::insecure; // referral without DS: the NODATA's own status
     const SetVerdict* find(const dns::Name& owner, uint16_t type) const;
 };
@@ -203,6 +204,7 @@ struct Goal {
     bool sec_set = false;
     std::vector<AnswerRr> sigs;  // RRSIGs of the chain and the final RRset
     std::vector<AnswerRr> proof; // negative / wildcard: SOA RRSIG, NSEC(3) + RRSIGs
+    uint16_t info_ede = 0;       // an answer served insecure: why (EDE 1, 2, 27)
 };
 
 struct Request::Impl {

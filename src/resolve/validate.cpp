@@ -265,6 +265,7 @@ void Request::Impl::key_goal_done(const Goal& sub)
         } else if (sub.outcome == Outcome::positive && sub.sec == Security::insecure) {
             z->sec = Security::insecure;
             z->why = "no usable key algorithm";
+            z->ede = sub.info_ede;
         } else {
             fail("no valid DNSKEY");
         }
@@ -359,6 +360,8 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
             sv.sec = o.sec;
             v.sets.push_back(std::move(sv));
             judge(o.sec, 0, "");
+            if (cz->ede != 0 && v.info_ede == 0)
+                v.info_ede = cz->ede;
             return o;
         }
         if (apex_keys) {
@@ -382,6 +385,10 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
                 sv.sec = o.sec;
                 v.sets.push_back(std::move(sv));
                 judge(o.sec, 0, "");
+                // Insecure because of an algorithm or digest we cannot use:
+                // the client is told which (RFC 8914 1, 2).
+                if (z != nullptr && z->ede != 0 && v.info_ede == 0)
+                    v.info_ede = z->ede;
                 return o;
             case KeyState::bogus:
                 judge(Security::bogus, z != nullptr && z->ede ? z->ede : dnssec::ede::DNSSEC_BOGUS,
@@ -409,6 +416,8 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
                 keep_bogus();
                 return o;
             }
+            if (j.status == Security::insecure && j.ede != 0 && v.info_ede == 0)
+                v.info_ede = j.ede; // unsupported algorithm (1) or digest (2)
         } else {
             if (ref.sigs.empty()) {
                 // Perhaps from an unsigned zone below the secure one (its
@@ -565,6 +574,8 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
                                : dnssec::prove_nodata(c.target, g.qtype, proof_zone, proof, lim);
                 judge(j.status, j.status == Security::bogus ? dnssec::ede::NSEC_MISSING : j.ede,
                       j.why.empty() ? "denial not proven" : j.why);
+                if (j.status == Security::insecure && j.ede != 0 && v.info_ede == 0)
+                    v.info_ede = j.ede; // NSEC3 iterations over the limit (27)
                 // A DS NODATA also tells whether the name is a delegation
                 // (NS at it, or an opt-out span) or just a name in the zone.
                 if (g.qtype == dns::type::DS && !c.nxdomain && j.status != Security::bogus)
@@ -665,6 +676,8 @@ void Request::Impl::merge_security(Goal& g, const ReplyCheck& v)
 {
     g.sec = g.sec_set ? worse(g.sec, v.sec) : v.sec;
     g.sec_set = true;
+    if (g.info_ede == 0)
+        g.info_ede = v.info_ede;
     const uint64_t now = now_s();
     for (const SetVerdict& s : v.sets) {
         for (const Record& r : s.sigs) {

@@ -506,3 +506,22 @@ def test_bogus_reason_is_logged_at_verbose_level(kresd_bin, signed_lab):
         assert 'expired' in lines[0].lower() and 'EDE 7' in lines[0], lines[0]
     finally:
         r.close()
+
+
+def test_insecure_answers_say_why_in_an_ede(kresd_bin, own_resolver):
+    """kresd tells why an answer it resolves is served insecure (RFC 8914
+    4.2, RFC 9276 3.2): EDE 1 for a zone signed only with algorithms it
+    does not validate, EDE 27 for NSEC3 with too many iterations (the
+    answer resolved, not a later copy from the cache: docs/dnssec.rst).
+    Knot Resolver 5.6 sends 0 and nothing (see the two tests above): ours
+    only."""
+    if 'knot_resolver' in str(kresd_bin):
+        pytest.skip('Knot Resolver 5.6 sends EDE 0 or none here')
+    port = own_resolver()
+    for zone in ('unkalg.sec.', 'md5.sec.', 'dsa.sec.'):
+        r = ask(port, f'www.{zone}')
+        assert rcode(r) == 'NOERROR' and not has_ad(r), str(r)
+        assert ede_codes(r) == [1], f'www.{zone}: {ede_codes(r)}\n{r}'
+    r = ask(port, 'nx2.iter.sec.')
+    assert rcode(r) == 'NXDOMAIN' and not has_ad(r), str(r)
+    assert ede_codes(r) == [27], f'{ede_codes(r)}\n{r}'
