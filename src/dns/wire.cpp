@@ -235,6 +235,8 @@ bool read_opt(const RrView& rr, Edns& edns)
             edns.nsid = true; // RFC 5001 2.1: empty in queries; we do not insist
         else if (code == edns_opt::PADDING)
             edns.padding = true;
+        else if (code == edns_opt::TCP_KEEPALIVE)
+            edns.keepalive = true; // RFC 7828 3.2.1: empty in queries; we do not insist
         pos += len;
     }
     return true;

@@ -34,7 +34,7 @@ namespace opcode {
 inline constexpr uint8_t QUERY = 0;
 }
 namespace edns_opt {
-inline constexpr uint16_t NSID = 3, COOKIE = 10, PADDING = 12, EDE = 15;
+inline constexpr uint16_t NSID = 3, COOKIE = 10, TCP_KEEPALIVE = 11, PADDING = 12, EDE = 15;
 }
 
 inline constexpr size_t kHeaderSize = 12;
@@ -74,6 +74,7 @@ struct Edns {
     bool do_bit = false;
     bool nsid = false;       // NSID option present (RFC 5001)
     bool padding = false;    // Padding option present (RFC 7830)
+    bool keepalive = false;  // edns-tcp-keepalive option present (RFC 7828)
     uint16_t ext_rcode_hi = 0;
 };
 

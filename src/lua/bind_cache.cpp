@@ -228,13 +228,33 @@ int l_root(lua_State* L)
     }
     luaL_checktype(L, 1, LUA_TTABLE);
     decltype(e.host().resolve_config->root_hints) fresh;
+    bool any = false;
     lua_pushnil(L);
     while (lua_next(L, 1)) {
+        any = true;
+        // As Knot Resolver does, an entry without a name (a list item, '')
+        // or without addresses ({} or '') is left out, here with a warning.
+        if (lua_type(L, -2) != LUA_TSTRING || lua_objlen(L, -2) == 0) {
+            KR_LOG(warning, "hints", "hints.root: an entry without a name is skipped");
+            lua_pop(L, 1);
+            continue;
+        }
         std::string name = check_string(L, -2, "hints.root");
+        if ((lua_istable(L, -1) || lua_type(L, -1) == LUA_TSTRING) && lua_objlen(L, -1) == 0) {
+            KR_LOG(warning, "hints", "hints.root: '%s' has no addresses and is skipped", name.c_str());
+            lua_pop(L, 1);
+            continue;
+        }
         fresh.emplace_back(check_name(L, name, "hints.root"), addresses(L, lua_gettop(L), "hints.root"));
         lua_pop(L, 1);
     }
-    if (fresh.empty()) return luaL_error(L, "hints.root: no root servers given");
+    if (!any) return luaL_error(L, "hints.root: no root servers given");
+    if (fresh.empty()) {
+        // Knot Resolver would be left without root servers; these stay.
+        KR_LOG(warning, "hints", "hints.root: no usable root servers given; the root hints are unchanged");
+        lua_pushboolean(L, 1);
+        return 1;
+    }
     hints = std::move(fresh);
     lua_pushboolean(L, 1);
     return 1;

@@ -17,6 +17,8 @@ constexpr Entry kBuiltin[] = {
     {"detect_time_skew", make_detect_time_skew},
     {"priming", make_priming},
     {"bogus_log", make_bogus_log},
+    {"edns_keepalive", make_edns_keepalive},
+    {"refuse_nord", make_refuse_nord},
 };
 
 } // namespace
@@ -41,7 +43,8 @@ std::vector<std::string> builtin_names()
 // modules (policy is built into the daemon).
 std::vector<std::string> default_names()
 {
-    return {"ta_signal_query", "priming", "detect_time_skew", "ta_sentinel"};
+    return {"ta_signal_query", "priming", "detect_time_skew", "ta_sentinel", "edns_keepalive",
+            "refuse_nord"};
 }
 
 } // namespace kresd::modules

@@ -12,5 +12,7 @@ std::unique_ptr<Module> make_ta_signal_query();
 std::unique_ptr<Module> make_detect_time_skew();
 std::unique_ptr<Module> make_priming();
 std::unique_ptr<Module> make_bogus_log();
+std::unique_ptr<Module> make_edns_keepalive();
+std::unique_ptr<Module> make_refuse_nord();
 
 } // namespace kresd::modules

@@ -18,8 +18,13 @@
 //     drop its timers. A callback that arrives after stop() (a question
 //     in flight) must be ignored: unloaded modules stay alive, retired.
 //
+// A module may also answer a query itself before anything else looks at it
+// (answer_early: refuse_nord), and see whether an answer goes over a
+// stream (TCP, TLS, HTTPS: on_answer_to, edns_keepalive).
+//
 // Loaded by default, as in Knot Resolver 5.6 (default_names()):
-// ta_signal_query, priming, detect_time_skew, ta_sentinel.
+// ta_signal_query, priming, detect_time_skew, ta_sentinel, edns_keepalive,
+// refuse_nord.
 #pragma once
 
 #include <cstdint>
@@ -76,6 +81,17 @@ public:
     // Called for every answer; `rcode` is the answer's final RCODE.
     virtual void on_answer(const dns::Query& q, bool query_ok, uint16_t rcode,
                            dns::ResponseBuilder& out) = 0;
+    // As on_answer, knowing the transport: `stream` for TCP, TLS and HTTPS
+    // (as Knot Resolver's qsource.flags.tcp). Calls on_answer by default.
+    virtual void on_answer_to(const dns::Query& q, bool query_ok, uint16_t rcode, bool stream,
+                              dns::ResponseBuilder& out)
+    {
+        (void)stream;
+        on_answer(q, query_ok, rcode, out);
+    }
+    // Answers a well-formed query before local data, policy, the cache and
+    // resolution see it (begun `out`, NOERROR); true when it did.
+    virtual bool answer_early(const dns::Query&, dns::ResponseBuilder&) { return false; }
     // Publishes the module's Lua table (e.g. `nsid`) in the global scope.
     virtual void bind_lua(lua_State* L) = 0;
     // Flags this module wants on every request (e.g. ta_sentinel).
@@ -115,8 +131,11 @@ public:
     void adjust_request(resolve::RequestOptions& opts) const;
     void on_resolved(const dns::Query& q, const resolve::Request& req) const;
     size_t option_reserve(const dns::Query& q) const;
+    // `stream`: the answer goes over TCP, TLS or HTTPS.
     void on_answer(const dns::Query& q, bool query_ok, uint16_t rcode,
-                   dns::ResponseBuilder& out) const;
+                   dns::ResponseBuilder& out, bool stream = false) const;
+    // The first loaded module that answers `q` itself (answer_early); false if none.
+    bool answer_early(const dns::Query& q, dns::ResponseBuilder& out) const;
 
 private:
     std::vector<std::unique_ptr<Module>> loaded_;

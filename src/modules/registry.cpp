@@ -120,9 +120,16 @@ size_t Registry::option_reserve(const dns::Query& q) const
 }
 
 void Registry::on_answer(const dns::Query& q, bool query_ok, uint16_t rcode,
-                         dns::ResponseBuilder& out) const
+                         dns::ResponseBuilder& out, bool stream) const
 {
-    for (const auto& m : loaded_) m->on_answer(q, query_ok, rcode, out);
+    for (const auto& m : loaded_) m->on_answer_to(q, query_ok, rcode, stream, out);
+}
+
+bool Registry::answer_early(const dns::Query& q, dns::ResponseBuilder& out) const
+{
+    for (const auto& m : loaded_)
+        if (m->answer_early(q, out)) return true;
+    return false;
 }
 
 } // namespace kresd::modules

@@ -37,7 +37,8 @@ from lab import signed as signedlib  # noqa: E402  (tests/lab)
 
 RESOLVE_TIMEOUT = 10.0
 FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
-DEFAULTS = ('ta_signal_query', 'priming', 'detect_time_skew', 'ta_sentinel')
+DEFAULTS = ('ta_signal_query', 'priming', 'detect_time_skew', 'ta_sentinel', 'edns_keepalive',
+            'refuse_nord')
 
 
 def config(slab, port, extra='', hints=None):

@@ -270,13 +270,14 @@ TEST_CASE("modules: defaults, validate, unknown names", "[modules]") {
     Registry r;
     r.load_defaults(lua.L);
     CHECK(r.list() == std::vector<std::string>{"ta_signal_query", "priming", "detect_time_skew",
-                                               "ta_sentinel"});
+                                               "ta_sentinel", "edns_keepalive", "refuse_nord"});
     CHECK(r.load("validate", lua.L) == nullptr); // built in, like iterate
     CHECK(r.load("bogus_log > validate", lua.L) != nullptr);
     CHECK(r.list().back() == "bogus_log");
     CHECK_THROWS_WITH(r.load("no_such_module", lua.L), Catch::Contains("no such module"));
     for (const char* n :
-         {"ta_signal_query", "priming", "detect_time_skew", "ta_sentinel", "bogus_log"})
+         {"ta_signal_query", "priming", "detect_time_skew", "ta_sentinel", "edns_keepalive",
+          "refuse_nord", "bogus_log"})
         CHECK(r.unload(n));
     CHECK(r.list().empty());
 }
