@@ -35,14 +35,25 @@ policy = {
 	PASS = action('pass'),
 	DENY = action('deny'),
 	DROP = action('drop'),
+	NO_ANSWER = action('no_answer'),
 	TC = action('tc'),
 	REFUSE = action('refuse'),
 	DEBUG_ALWAYS = action('debug'),
 	QTRACE = action('debug'),
 }
 
-function policy.DENY_MSG(msg)
-	return action('deny', { message = tostring(msg) })
+-- policy.DENY_MSG(msg, extended_error): as Knot Resolver 5.6, msg (optional,
+-- under 255 bytes) goes into a TXT record explanation.invalid., and
+-- extended_error (default 15, Blocked) is the EDE code.
+function policy.DENY_MSG(msg, extended_error)
+	if msg ~= nil and (type(msg) ~= 'string' or #msg >= 255) then
+		error('DENY_MSG: optional msg must be string shorter than 256 characters', 2)
+	end
+	if extended_error ~= nil and (type(extended_error) ~= 'number' or extended_error < 0
+			or extended_error > 65535 or extended_error % 1 ~= 0) then
+		error('DENY_MSG: extended_error must be an EDE code (0-65535)', 2)
+	end
+	return action('deny', { message = msg, ede = extended_error })
 end
 
 function policy.FLAGS(set, clear)

@@ -122,8 +122,8 @@ Configuration (Knot Resolver 5 names):
   hints.set('name addr')   hints.del('name [addr]')   hints.add_hosts([path])   hints.config([path])
   hints.ttl([s])   hints.use_nodata(bool)
   policy.add(policy.all|suffix|suffix_common|pattern(ACTION, ...))   policy.todnames({...})
-    actions: PASS DENY DENY_MSG(msg) DROP TC REFUSE FLAGS(set, clear) FORWARD({addrs})
-             STUB({addrs}) DEBUG_ALWAYS
+    actions: PASS DENY DENY_MSG(msg[, ede]) DROP NO_ANSWER TC REFUSE FLAGS(set, clear)
+             FORWARD({addrs}) STUB({addrs}) DEBUG_ALWAYS
   trust_anchors.add_file(path, [readonly])   trust_anchors.add('rr')   trust_anchors.remove(zone)
   trust_anchors.set_insecure({names})   trust_anchors.insecure   trust_anchors.summary()
   trust_anchors.keyfile_default   trust_anchors.hold_down_time|refresh_time|keep_removed = N

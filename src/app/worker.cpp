@@ -12,9 +12,6 @@ namespace kresd::app {
 
 namespace {
 
-// RFC 8914 4.16: "Blocked".
-constexpr uint16_t kEdeBlocked = 15;
-
 size_t udp_limit(const dns::Query& q, size_t transport_max)
 {
     // RFC 6891 6.2.5: the client's EDNS buffer (512 without EDNS), within ours.
@@ -140,7 +137,7 @@ struct Worker::Pending {
             dns::ResponseBuilder b(buf, limit);
             if (w.begin_answer(q, b)) {
                 req->write_answer(b);
-                w.mods_.on_answer(q, true, b.rcode(), b);
+                w.mods_.on_answer(q, true, b.rcode(), b, !udp);
                 b.set_padding(pad);
                 size_t n = b.finish(w.edns_size_);
                 reply->send({buf.data(), n});
@@ -367,23 +364,19 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
         if (resolver_) resolver_->prefetch(q);
         begun = begin_answer(q, b);
         if (!begun) break;
+        if (mods_.answer_early(q, b)) break; // refuse_nord: RD=0 is refused first
         const bool special = policy::maybe_special(q);
         if ((special && policy::answer_special(q, b)) || answer_hints(q, b)) break;
 
         policy::Decision d = policy_.evaluate(q, defaults_);
         switch (d.final) {
-        case policy::ActionKind::deny: {
-            b.set_rcode(dns::rcode::NXDOMAIN);
-            std::string text = d.action && !d.action->message.empty() ? d.action->message : "blocked";
-            std::vector<uint8_t> ede(2 + std::min<size_t>(text.size(), 60));
-            ede[0] = kEdeBlocked >> 8;
-            ede[1] = kEdeBlocked & 0xff;
-            std::memcpy(ede.data() + 2, text.data(), ede.size() - 2);
-            b.add_option(dns::edns_opt::EDE, ede);
+        case policy::ActionKind::deny:
+        case policy::ActionKind::drop:
+        case policy::ActionKind::refuse:
+            // Knot Resolver 5.6's answers (DROP: SERVFAIL + EDE, not silence).
+            policy::write_answer(d.final, d.action, q, b);
             break;
-        }
-        case policy::ActionKind::drop: ++stats_.dropped; return 0;
-        case policy::ActionKind::refuse: b.set_rcode(dns::rcode::REFUSED); break;
+        case policy::ActionKind::no_answer: ++stats_.dropped; return 0;
         case policy::ActionKind::tc:
             if (udp) {
                 b.set_tc(true);
@@ -441,7 +434,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
         ++stats_.dropped;
         return 0;
     }
-    mods_.on_answer(q, ok, b.rcode(), b);
+    mods_.on_answer(q, ok, b.rcode(), b, !udp);
     b.set_padding(padding_for(q, client.transport));
     return b.finish(edns_size_);
 }

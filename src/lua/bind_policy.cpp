@@ -186,6 +186,7 @@ policy::Action to_action(lua_State* L, int idx)
     if (kind == "pass") a.kind = K::pass;
     else if (kind == "deny") a.kind = K::deny;
     else if (kind == "drop") a.kind = K::drop;
+    else if (kind == "no_answer") a.kind = K::no_answer;
     else if (kind == "tc") a.kind = K::tc;
     else if (kind == "refuse") a.kind = K::refuse;
     else if (kind == "debug") a.kind = K::debug;
@@ -197,6 +198,9 @@ policy::Action to_action(lua_State* L, int idx)
     else luaL_error(L, "policy.add: unknown action '%s'", kind.c_str());
     lua_getfield(L, idx, "message");
     if (lua_isstring(L, -1)) a.message = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "ede");
+    if (lua_isnumber(L, -1)) a.ede = static_cast<uint16_t>(lua_tointeger(L, -1));
     lua_pop(L, 1);
     if (a.kind == K::flags) {
         lua_getfield(L, idx, "set");

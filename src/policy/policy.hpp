@@ -2,8 +2,8 @@
 //
 // A rule is a filter (all, suffix, suffix_common, pattern) and an action.
 // Rules are checked in the order they were added; the first matching rule
-// with a final action decides (PASS, DENY, DROP, TC, REFUSE, FORWARD,
-// TLS_FORWARD, STUB);
+// with a final action decides (PASS, DENY, DROP, NO_ANSWER, TC, REFUSE,
+// FORWARD, TLS_FORWARD, STUB);
 // FLAGS and DEBUG_ALWAYS are chain actions: they change the request and the
 // search goes on. No match means PASS (resolve normally).
 #pragma once
@@ -19,11 +19,16 @@
 
 namespace kresd::policy {
 
-enum class ActionKind { pass, deny, drop, tc, refuse, flags, forward, stub, debug };
+enum class ActionKind { pass, deny, drop, no_answer, tc, refuse, flags, forward, stub, debug };
+
+// RFC 8914 Extended DNS Error codes of the policy answers.
+inline constexpr uint16_t kEdeBlocked = 15;    // DENY, DENY_MSG (default)
+inline constexpr uint16_t kEdeProhibited = 18; // DROP, REFUSE
 
 struct Action {
     ActionKind kind = ActionKind::pass;
-    std::string message;                 // DENY_MSG text (sent as EDE extra text)
+    std::string message;                 // DENY_MSG text: TXT explanation.invalid.
+    uint16_t ede = kEdeBlocked;          // DENY_MSG's second argument
     std::vector<std::string> set_flags;  // FLAGS: option names to set
     std::vector<std::string> clear_flags;
     std::vector<resolve::Address> targets; // FORWARD/STUB/TLS_FORWARD
@@ -78,6 +83,19 @@ private:
     std::vector<Rule> rules_;
     PatternMatcher matcher_;
 };
+
+// Writes the answer of a final DENY, DROP or REFUSE decision into `b`
+// (after begin()), as Knot Resolver 5.6's policy module forms it:
+//  DENY / DENY_MSG(msg, ede): NXDOMAIN, AA; authority
+//    `QNAME 10800 SOA QNAME nobody.invalid. 1 3600 1200 604800 10800`;
+//    with a message also additional `explanation.invalid. 10800 TXT "msg"`;
+//    EDE `ede` (15 Blocked unless given) with extra text "CR36".
+//  DROP: SERVFAIL, EDE 18 (Prohibited) "U5KL".
+//  REFUSE: REFUSED, EDE 18 (Prohibited) "EIM4".
+// The records take the query's class. AD is cleared in all three. The EDE needs EDNS in the query and room
+// reserved in begin(). Returns false (and writes nothing) for other kinds.
+bool write_answer(ActionKind kind, const Action* action, const dns::Query& q,
+                  dns::ResponseBuilder& b);
 
 // Applies option names (Knot Resolver's flag names) to request options;
 // unknown names are ignored here (the binding rejects them up front).

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
@@ -594,20 +595,22 @@ def test_forward_to_a_real_resolver(start_kresd, lab, short_tmp):
 # ---------------------------------------------------------------- policy actions
 
 def test_policy_deny(start_kresd):
+    """Knot Resolver 5's DENY: NXDOMAIN, AA, the query name's SOA, EDE 15."""
     k, port = start_kresd("policy.add(policy.suffix(policy.DENY, {todname('bad.sim.')}))")
     r = ask(port, 'www.bad.sim.')
     assert rcode(r) == 'NXDOMAIN' and not data(r), str(r)
+    assert r.flags & dns.flags.AA and soa_owner(r) == 'www.bad.sim.', str(r)
+    assert [o.code for o in r.options if o.otype == dns.edns.EDE] == [15], str(r)
     assert_answer(ask(port, 'www.example.sim.'), 'A', ['192.0.2.1'])
 
 
 def test_policy_drop(start_kresd):
-    """Knot Resolver 5's DROP ends the request with SERVFAIL; no data in any case."""
+    """Knot Resolver 5's DROP ends the request with SERVFAIL and EDE 18
+    (Prohibited); it is answered, not dropped (NO_ANSWER sends nothing)."""
     k, port = start_kresd("policy.add(policy.suffix(policy.DROP, {todname('bad.sim.')}))")
-    try:
-        r = ask(port, 'www.bad.sim.', timeout=3.0)
-        assert rcode(r) == 'SERVFAIL' and not data(r), str(r)
-    except dns.exception.Timeout:
-        pass
+    r = ask(port, 'www.bad.sim.', timeout=3.0)
+    assert rcode(r) == 'SERVFAIL' and not data(r), str(r)
+    assert [(o.code, o.text) for o in r.options if o.otype == dns.edns.EDE] == [(18, 'U5KL')], str(r)
     assert_answer(ask(port, 'www.example.sim.'), 'A', ['192.0.2.1'])
 
 

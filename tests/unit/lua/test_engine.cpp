@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <unistd.h>
 
 #include "lua/engine_fixture.hpp"
@@ -119,6 +120,35 @@ TEST_CASE("engine: policy rules from Knot Resolver 5 configs", "[lua]")
     CHECK_THAT(f.run("policy.add(42)\n"), Catch::Contains("policy.add"));
 }
 
+TEST_CASE("engine: DENY_MSG(msg, ede) and NO_ANSWER as in Knot Resolver 5.6", "[lua]")
+{
+    Fixture f;
+    CHECK(f.run("policy.add(policy.suffix(policy.DENY_MSG('censored', 16), {todname('c.x.')}))\n"
+                "policy.add(policy.suffix(policy.DENY_MSG('why'), {todname('w.x.')}))\n"
+                "policy.add(policy.suffix(policy.DENY_MSG(), {todname('d.x.')}))\n"
+                "policy.add(policy.suffix(policy.NO_ANSWER, {todname('n.x.')}))\n") == "");
+    CHECK(f.policy.size() == 4);
+    resolve::RequestOptions defaults;
+    auto decide = [&](const char* name) {
+        dns::Query q;
+        REQUIRE(dns::name_from_text(name, q.qname));
+        q.qname_lower = q.qname;
+        q.qtype = dns::type::A;
+        q.qclass = dns::klass::IN;
+        auto d = f.policy.evaluate(q, defaults);
+        REQUIRE(d.action != nullptr);
+        return std::tuple(d.final, d.action->message, d.action->ede);
+    };
+    using K = policy::ActionKind;
+    CHECK(decide("a.c.x.") == std::tuple(K::deny, std::string("censored"), uint16_t(16)));
+    CHECK(decide("w.x.") == std::tuple(K::deny, std::string("why"), uint16_t(15)));
+    CHECK(decide("d.x.") == std::tuple(K::deny, std::string(), uint16_t(15)));
+    CHECK(std::get<0>(decide("n.x.")) == K::no_answer);
+    CHECK_THAT(f.run("policy.DENY_MSG(42)\n"), Catch::Contains("DENY_MSG"));
+    CHECK_THAT(f.run("policy.DENY_MSG(string.rep('a', 255))\n"), Catch::Contains("DENY_MSG"));
+    CHECK_THAT(f.run("policy.DENY_MSG('x', 'big')\n"), Catch::Contains("DENY_MSG"));
+}
+
 TEST_CASE("engine: hints.root and local hints", "[lua]")
 {
     Fixture f;
@@ -219,4 +249,19 @@ TEST_CASE("engine: hosts files and the other hints functions", "[lua]")
     CHECK_THAT(f.run("hints.del('a.lan nope')\n"), Catch::Contains("nope"));
     CHECK_THAT(f.run("hints.set('a.lan')\n"), Catch::Contains("hints.set"));
     CHECK(f.hints.ttl == 3600);
+}
+
+TEST_CASE("engine: hints.root skips entries without a name or addresses", "[lua]")
+{
+    // As Knot Resolver 5.6 does (it skips them silently; a warning here).
+    Fixture f;
+    CHECK(f.run("hints.root({['a.root.lab.'] = {}, ['b.root.lab.'] = '127.53.0.2', "
+                "'127.53.0.9', [''] = '127.53.0.8', ['c.root.lab.'] = ''})\n") == "");
+    REQUIRE(f.resolve_config.root_hints.size() == 1);
+    CHECK(f.resolve_config.root_hints[0].second.size() == 1);
+    // Nothing usable: a warning, and the root hints stay as they were.
+    CHECK(f.run("hints.root({['a.root.lab.'] = {}})\n") == "");
+    CHECK(f.resolve_config.root_hints.size() == 1);
+    CHECK(f.run("hints.root({['']=''})\n") == "");
+    CHECK(f.resolve_config.root_hints.size() == 1);
 }
