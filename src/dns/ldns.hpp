@@ -8,6 +8,9 @@
 //   Buffer  ldns_buffer*   ldns_buffer_free
 //   Bytes   uint8_t* from ldns (ldns_pkt2wire, ldns_*2wire)   free()
 //   Text    char* from ldns (ldns_rr2str, ldns_rdf2str...)     free()
+//   File    std::FILE* read by ldns_rr_new_frm_fp_l          fclose()
+//   ParserNames  the $ORIGIN and previous-owner rdfs ldns keeps between
+//           records while reading a zone file              ldns_rdf_deep_free
 //
 // Ownership moves into ldns on calls such as ldns_pkt_push_rr(): call
 // release() on the wrapper then. Pointers obtained from accessors
@@ -16,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -56,6 +60,22 @@ using Rdf = std::unique_ptr<ldns_rdf, RdfFree>;
 using Buffer = std::unique_ptr<ldns_buffer, BufferFree>;
 using Bytes = std::unique_ptr<uint8_t, BytesFree>;
 using Text = std::unique_ptr<char, TextFree>; // from ldns_*2str
+
+struct FileClose {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileClose>;
+
+// ldns_rr_new_frm_fp_l() replaces these itself between records; the last
+// ones are freed here.
+struct ParserNames {
+    ldns_rdf* origin = nullptr;
+    ldns_rdf* prev = nullptr;
+    ParserNames() = default;
+    ParserNames(const ParserNames&) = delete;
+    ParserNames& operator=(const ParserNames&) = delete;
+    ~ParserNames() { const Rdf o(origin), p(prev); }
+};
 
 // Takes a string allocated by ldns (ldns_rr2str, ldns_rdf2str...).
 inline std::string take_text(char* raw)

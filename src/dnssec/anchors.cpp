@@ -23,29 +23,6 @@ bool rdata_ok(const dns::Record& rr) {
 }
 
 
-const char* check_anchor(const dns::Record& rr) {
-    if (rr.type != dns::type::DS && rr.type != dns::type::DNSKEY)
-        return "not a DS or DNSKEY record";
-    if (rr.klass != dns::klass::IN) return "not of class IN";
-    if (!rdata_ok(rr)) return "malformed rdata";
-    return nullptr;
-}
-
-struct FileClose {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-// The $ORIGIN and previous-owner names ldns keeps between records; it
-// replaces them itself, we free the last ones.
-struct ParserNames {
-    ldns_rdf* origin = nullptr;
-    ldns_rdf* prev = nullptr;
-    ParserNames() = default;
-    ParserNames(const ParserNames&) = delete;
-    ParserNames& operator=(const ParserNames&) = delete;
-    ~ParserNames() { const dns::ldns::Rdf o(origin), p(prev); }
-};
-
 } // namespace
 
 TrustAnchors TrustAnchors::with_root_defaults() {
@@ -67,13 +44,13 @@ std::optional<std::string> TrustAnchors::add_text(std::string_view text) {
         return std::string("cannot parse the record: ") + ldns_get_errorstr_by_id(st);
     auto rec = detail::record_from_ldns(rr.get());
     if (!rec) return std::string("cannot read the record");
-    if (const char* why = check_anchor(*rec)) return std::string(why);
+    if (const char* why = detail::check_key_record(*rec)) return std::string(why);
     add(*rec);
     return std::nullopt;
 }
 
 bool TrustAnchors::add(const dns::Record& rr) {
-    if (check_anchor(rr) != nullptr) return false;
+    if (detail::check_key_record(rr) != nullptr) return false;
     dns::Record r = rr;
     dns::name_lower(r.owner);
     auto it = std::find_if(anchors_.begin(), anchors_.end(),
@@ -91,7 +68,7 @@ bool TrustAnchors::add(const dns::Record& rr) {
 }
 
 std::optional<std::string> TrustAnchors::add_file(const std::string& path) {
-    const std::unique_ptr<std::FILE, FileClose> f(std::fopen(path.c_str(), "r"));
+    const dns::ldns::File f(std::fopen(path.c_str(), "r"));
     if (!f) return path + ":0: cannot open: " + std::strerror(errno);
     // ldns counts the newline after a record, and skips comments and
     // blank lines before it: the record's last line is the count minus
@@ -99,7 +76,7 @@ std::optional<std::string> TrustAnchors::add_file(const std::string& path) {
     bool ends_with_newline = true;
     if (std::fseek(f.get(), -1, SEEK_END) == 0) ends_with_newline = std::fgetc(f.get()) == '\n';
     std::rewind(f.get());
-    ParserNames names;
+    dns::ldns::ParserNames names;
     uint32_t default_ttl = 3600;
     int line = 1;
     auto last_line = [&](int before) {
@@ -129,7 +106,7 @@ std::optional<std::string> TrustAnchors::add_file(const std::string& path) {
         auto rec = detail::record_from_ldns(rr.get());
         const int at = last_line(line_before);
         if (!rec) return path + ":" + std::to_string(at) + ": cannot read the record";
-        if (const char* why = check_anchor(*rec))
+        if (const char* why = detail::check_key_record(*rec))
             return path + ":" + std::to_string(at) + ": " + why;
         found.push_back(std::move(*rec));
         if (std::feof(f.get())) break;
@@ -195,6 +172,14 @@ std::optional<dns::Record> detail::record_from_ldns(const ldns_struct_rr* rr) {
     if (!rdata) return std::nullopt;
     out.rdata = std::move(*rdata);
     return out;
+}
+
+const char* detail::check_key_record(const dns::Record& rr) {
+    if (rr.type != dns::type::DS && rr.type != dns::type::DNSKEY)
+        return "not a DS or DNSKEY record";
+    if (rr.klass != dns::klass::IN) return "not of class IN";
+    if (!rdata_ok(rr)) return "malformed rdata";
+    return nullptr;
 }
 
 } // namespace kresd::dnssec

@@ -107,5 +107,9 @@ bool base32hex_decode(std::span<const uint8_t> text, std::vector<uint8_t>& out);
 // An ldns record as ours (anchors.cpp); nullopt when its owner or rdata
 // cannot be represented.
 std::optional<dns::Record> record_from_ldns(const ldns_struct_rr* rr);
+// Why a record cannot be a trust anchor or an RFC 5011 key (anchors.cpp):
+// not DS/DNSKEY, not class IN, or rdata too short / DNSKEY protocol not 3;
+// null when it can.
+const char* check_key_record(const dns::Record& rr);
 
 } // namespace kresd::dnssec::detail

@@ -89,15 +89,6 @@ RRsetRef dnskey_set(const dns::Name& zone, std::span<const dns::Record> answer) 
 // ---- reading ----
 
 
-const char* check_key_record(const dns::Record& rr) {
-    if (rr.type != dns::type::DS && rr.type != dns::type::DNSKEY)
-        return "not a DS or DNSKEY record";
-    if (rr.klass != dns::klass::IN) return "not of class IN";
-    if (rr.type == dns::type::DS && rr.rdata.size() <= 4) return "malformed rdata";
-    if (rr.type == dns::type::DNSKEY && (rr.rdata.size() <= 4 || rr.rdata[2] != 3))
-        return "malformed rdata";
-    return nullptr;
-}
 
 // Knot Resolver's "^%s*(%a+):(%d*)" over a record's comment: the state
 // word and the timer. nullopt when the comment names no state.
@@ -135,19 +126,6 @@ std::vector<std::string_view> split_lines(std::string_view text) {
     return lines;
 }
 
-struct FileClose {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-// The $ORIGIN and previous-owner names ldns keeps between records.
-struct ParserNames {
-    ldns_rdf* origin = nullptr;
-    ldns_rdf* prev = nullptr;
-    ParserNames() = default;
-    ParserNames(const ParserNames&) = delete;
-    ParserNames& operator=(const ParserNames&) = delete;
-    ~ParserNames() { const dns::ldns::Rdf o(origin), p(prev); }
-};
 
 // ---- writing ----
 
@@ -465,7 +443,7 @@ std::optional<std::string> KeySet::parse(std::string_view text, const std::strin
     std::vector<std::pair<size_t, ManagedKey>> found; // (line, key)
     auto at = [&](size_t line) { return path + ":" + std::to_string(line) + ": "; };
 
-    ParserNames names; // $ORIGIN and the previous owner, as ldns keeps them
+    dns::ldns::ParserNames names; // $ORIGIN and the previous owner, as ldns keeps them
     names.origin = ldns_dname_new_frm_str(".");
     uint32_t default_ttl = 3600;
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -484,7 +462,7 @@ std::optional<std::string> KeySet::parse(std::string_view text, const std::strin
             const auto rr = dns::ldns::rr_from_text(std::string(body.substr(0, semi)));
             if (!rr) continue;
             auto rec = detail::record_from_ldns(rr.get());
-            if (!rec || check_key_record(*rec) != nullptr) continue;
+            if (!rec || detail::check_key_record(*rec) != nullptr) continue;
             ManagedKey k;
             k.rr = std::move(*rec);
             k.state = st_timer->first;
@@ -546,7 +524,7 @@ std::optional<std::string> KeySet::parse(std::string_view text, const std::strin
         if (st != LDNS_STATUS_OK || !rr) return at(first) + ldns_get_errorstr_by_id(st);
         auto rec = detail::record_from_ldns(rr.get());
         if (!rec) return at(first) + "cannot read the record";
-        if (const char* why = check_key_record(*rec)) return at(first) + why;
+        if (const char* why = detail::check_key_record(*rec)) return at(first) + why;
         ManagedKey k;
         k.rr = std::move(*rec);
         k.state = KeyState::valid;
@@ -575,7 +553,7 @@ std::optional<std::string> KeySet::parse(std::string_view text, const std::strin
 }
 
 std::optional<std::string> KeySet::read_file(const std::string& path, KeySet& out) {
-    const std::unique_ptr<std::FILE, FileClose> f(std::fopen(path.c_str(), "r"));
+    const dns::ldns::File f(std::fopen(path.c_str(), "r"));
     if (!f) return path + ":0: cannot open: " + std::strerror(errno);
     std::string text;
     char chunk[4096];
