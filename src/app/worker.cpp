@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
-#include <string_view>
 
 #include "policy/special_names.hpp"
 #include "util/log.hpp"
@@ -189,19 +188,6 @@ bool Worker::answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b)
     if (!b.add_rr(dns::Section::answer, name, dns::type::PTR, dns::klass::IN, hints_.ttl, *target))
         b.set_tc(true);
     return true;
-}
-
-bool Worker::sentinel_query(const dns::Query& q, const resolve::RequestOptions& opts)
-{
-    // RFC 8509 names (first label root-key-sentinel-is-ta-NNNNN, 29 bytes,
-    // or ...-not-ta-NNNNN, 30) take the Request, where the sentinel is
-    // judged; the cache fast path would serve the cached data as it is.
-    if (!opts.ta_sentinel || (q.qtype != dns::type::A && q.qtype != dns::type::AAAA)) return false;
-    const uint8_t first = q.qname_lower.len > 0 ? q.qname_lower.wire[0] : 0;
-    if (first != 29 && first != 30) return false;
-    static constexpr std::string_view prefix = "root-key-sentinel-";
-    return std::string_view(reinterpret_cast<const char*>(q.qname_lower.wire.data() + 1), first)
-        .starts_with(prefix);
 }
 
 bool Worker::begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const
@@ -391,7 +377,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
                 b.set_rcode(dns::rcode::REFUSED);
                 break;
             }
-            if (!sentinel_query(q, d.options()) && resolver_->answer_from_cache(q, d.options(), b))
+            if (resolver_->answer_from_cache(q, d.options(), b))
                 break;
             if (pending_.size() >= kMaxPending) { // overloaded: shed, the client retries
                 ++stats_.dropped;

@@ -90,8 +90,6 @@ private:
     bool answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const;
     bool answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b) const;
     bool begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const;
-    // A root key sentinel question (RFC 8509) while ta_sentinel is on.
-    static bool sentinel_query(const dns::Query& q, const resolve::RequestOptions& opts);
     // The padding block for an answer to `q` over `t` (0: none).
     uint16_t padding_for(const dns::Query& q, net::Transport t) const;
     void retire(Pending* p);

@@ -1,4 +1,8 @@
 // See names.hpp.
+#include <optional>
+#include <string_view>
+#include <cctype>
+#include <algorithm>
 #include "resolve/names.hpp"
 
 #include <cstring>
@@ -101,6 +105,28 @@ std::optional<dns::Name> substitute(const dns::Name& name, const dns::Name& owne
 std::string text(const dns::Name& n)
 {
     return dns::name_to_text(n.view());
+}
+
+std::optional<Sentinel> sentinel(const dns::Name& n)
+{
+    static constexpr std::string_view is_ta = "root-key-sentinel-is-ta-",
+                                      not_ta = "root-key-sentinel-not-ta-";
+    const size_t len = n.len > 0 ? n.wire[0] : 0;
+    if (len != is_ta.size() + 5 && len != not_ta.size() + 5)
+        return std::nullopt;
+    std::string label(reinterpret_cast<const char*>(n.wire.data() + 1), len);
+    for (char& ch : label)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    Sentinel out;
+    out.is_ta = label.starts_with(is_ta);
+    if (!out.is_ta && !label.starts_with(not_ta))
+        return std::nullopt;
+    const std::string digits = label.substr(out.is_ta ? is_ta.size() : not_ta.size());
+    if (!std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    out.key_tag = static_cast<unsigned>(std::stoul(digits));
+    return out;
 }
 
 } // namespace kresd::resolve::names

@@ -36,4 +36,12 @@ std::optional<dns::Name> substitute(const dns::Name& name, const dns::Name& owne
                                     const dns::Name& target);
 std::string text(const dns::Name& n);
 
+// RFC 8509 3.2: a first label root-key-sentinel-is-ta-<5 digits> or
+// root-key-sentinel-not-ta-<5 digits> (any case); nullopt for other names.
+struct Sentinel {
+    bool is_ta = false;
+    unsigned key_tag = 0;
+};
+std::optional<Sentinel> sentinel(const dns::Name& n);
+
 } // namespace kresd::resolve::names

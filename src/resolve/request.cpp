@@ -399,20 +399,11 @@ bool Request::Impl::sentinel_fails() const
     if ((g.qtype != dns::type::A && g.qtype != dns::type::AAAA) || g.sec != Security::secure ||
         !validating() || client_cd)
         return false;
-    static constexpr std::string_view is_ta = "root-key-sentinel-is-ta-",
-                                      not_ta = "root-key-sentinel-not-ta-";
-    const dns::Name& asked = goals.front().chain.empty() ? g.sname : goals.front().chain.front().owner;
-    const size_t len = asked.len > 0 ? asked.wire[0] : 0;
-    std::string label(reinterpret_cast<const char*>(asked.wire.data() + 1), len);
-    for (char& ch : label)
-        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const bool is = label.starts_with(is_ta), isnt = label.starts_with(not_ta);
-    if (!is && !isnt)
+    const dns::Name& asked = g.chain.empty() ? g.sname : g.chain.front().owner;
+    const auto sentinel = names::sentinel(asked);
+    if (!sentinel)
         return false;
-    const std::string digits = label.substr(is ? is_ta.size() : not_ta.size());
-    if (digits.size() != 5 || !std::all_of(digits.begin(), digits.end(), ::isdigit))
-        return false;
-    const unsigned tag = static_cast<unsigned>(std::stoul(digits));
+    const unsigned tag = sentinel->key_tag;
     bool has = false;
     if (const dnssec::Anchor* root = res.config().anchors->find(names::root())) {
         for (const Record& ds : root->ds)
@@ -420,7 +411,7 @@ bool Request::Impl::sentinel_fails() const
         for (const Record& k : root->keys)
             has = has || dnssec::key_tag(k.rdata) == tag;
     }
-    return is ? !has : has;
+    return sentinel->is_ta ? !has : has;
 }
 
 void Request::Impl::fail_goal(Goal& g, uint16_t code, std::string text)

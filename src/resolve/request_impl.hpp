@@ -260,6 +260,8 @@ struct Request::Impl {
     // validate.cpp: DNSSEC between classify() and apply_*.
     bool validating() const;
     ZoneSec* zone_sec(const dns::Name& zone);
+    ZoneSec* known_zone(const dns::Name& zone_lower); // this request's table only
+    ZoneSec& zone_entry(const dns::Name& zone);       // found or added to the table
     enum class KeyState { ready, insecure, bogus, pending };
     KeyState need_keys(Goal& g, const dns::Name& zone, ZoneSec*& out);
     void push_key_goal(Goal& g, const dns::Name& zone, uint16_t qtype);

@@ -190,6 +190,10 @@ public:
     ServerStats& servers();
     // Signatures already verified, shared by all requests (dnssec.hpp).
     dnssec::VerifiedMemo& verified();
+    // Whether a request of class `qclass` with `opts` is validated: trust
+    // anchors configured, class IN, not STUB (FORWARD and TLS_FORWARD are,
+    // as in Knot Resolver). The one rule for the Request and the fast path.
+    bool validates(const RequestOptions& opts, uint16_t qclass) const;
 
     // The cache-hit path: answers `q` when the cache holds an unexpired
     // RRset of exactly (QNAME, QTYPE) good enough for a client (rank

@@ -1,6 +1,7 @@
 // The Resolver: what all requests share (see resolve.hpp).
 #include <utility>
 
+#include "resolve/names.hpp"
 #include "resolve/resolve.hpp"
 #include "resolve/servers.hpp"
 #include "util/log.hpp"
@@ -159,6 +160,12 @@ private:
 
 } // namespace
 
+bool Resolver::validates(const RequestOptions& opts, uint16_t qclass) const
+{
+    const auto& anchors = impl_->config.anchors;
+    return anchors && !anchors->all().empty() && !opts.stub && qclass == dns::klass::IN;
+}
+
 void Resolver::prefetch(const dns::Query& q) const
 {
     if (impl_->cache != nullptr && q.qclass == dns::klass::IN)
@@ -171,10 +178,12 @@ bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts
     cache::Cache* c = impl_->cache;
     if (c == nullptr || opts.no_cache || opts.debug || q.qclass != dns::klass::IN)
         return false;
-    const auto& anchors = impl_->config.anchors;
-    // As Request::Impl::validating(): forwarded answers are validated
-    // too, STUB answers are not.
-    const bool validating = anchors && !anchors->all().empty() && !opts.stub;
+    // RFC 8509 names are judged by the Request (after validation); a
+    // cached copy would be served as it is.
+    if (opts.ta_sentinel && (q.qtype == dns::type::A || q.qtype == dns::type::AAAA) &&
+        names::sentinel(q.qname_lower))
+        return false;
+    const bool validating = validates(opts, q.qclass);
     AnswerWriter w(q, out, validating);
     NegativeWriter n(q, out, validating);
     const uint64_t now = impl_->clock.wall_s ? impl_->clock.wall_s() : 0;

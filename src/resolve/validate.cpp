@@ -85,20 +85,32 @@ const SetVerdict* ReplyCheck::find(const dns::Name& owner, uint16_t type) const
 
 bool Request::Impl::validating() const
 {
-    const auto& anchors = res.config().anchors;
-    // FORWARD and TLS_FORWARD are validated (the chain of trust fetched
-    // through the forwarder, as Knot Resolver does); STUB is not.
-    return anchors && !anchors->all().empty() && !opts.stub &&
-           goals.front().qclass == dns::klass::IN;
+    return res.validates(opts, goals.front().qclass);
+}
+
+ZoneSec* Request::Impl::known_zone(const dns::Name& zone)
+{
+    for (ZoneSec& z : zones) {
+        if (names::equal(z.zone, zone))
+            return &z;
+    }
+    return nullptr;
+}
+
+ZoneSec& Request::Impl::zone_entry(const dns::Name& zone)
+{
+    if (ZoneSec* z = known_zone(zone))
+        return *z;
+    zones.push_back({});
+    zones.back().zone = names::lower(zone);
+    return zones.back();
 }
 
 ZoneSec* Request::Impl::zone_sec(const dns::Name& zone_in)
 {
     const dns::Name zone = names::lower(zone_in);
-    for (ZoneSec& z : zones) {
-        if (names::equal(z.zone, zone))
-            return &z;
-    }
+    if (ZoneSec* z = known_zone(zone))
+        return z;
     const dnssec::TrustAnchors& ta = *res.config().anchors;
     ZoneSec z;
     z.zone = zone;
@@ -198,11 +210,8 @@ Request::Impl::KeyState Request::Impl::need_keys(Goal& g, const dns::Name& zone,
         return o.purpose != Purpose::client && o.qtype == qtype && names::equal(o.sname, zone);
     });
     if (looping || goals.size() >= kMaxKeyGoalDepth) {
-        if (out == nullptr) {
-            zones.push_back({});
-            out = &zones.back();
-            out->zone = names::lower(zone);
-        }
+        if (out == nullptr)
+            out = &zone_entry(zone);
         out->sec = Security::bogus;
         out->ede = dnssec::ede::DNSKEY_MISSING;
         out->why = looping ? "keys depend on themselves" : "limit: DNSSEC sub-request depth";
@@ -237,16 +246,7 @@ Request::Impl::KeyState Request::Impl::find_insecure_cut(Goal& g, const dns::Nam
 // A DS or DNSKEY sub-goal ended: what it found is the zone's status now.
 void Request::Impl::key_goal_done(const Goal& sub)
 {
-    ZoneSec* z = nullptr;
-    for (ZoneSec& o : zones) {
-        if (names::equal(o.zone, sub.sname))
-            z = &o;
-    }
-    if (z == nullptr) {
-        zones.push_back({});
-        z = &zones.back();
-        z->zone = sub.sname;
-    }
+    ZoneSec* z = &zone_entry(sub.sname);
     auto fail = [&](const char* why) {
         z->sec = Security::bogus;
         z->ede = sub.outcome == Outcome::failed && sub.ede_code != ede::OTHER &&
@@ -635,23 +635,16 @@ ReplyCheck Request::Impl::check_reply(Goal& g, const Message& m, Classified& c)
         if (pending)
             break;
         // The child's status, for the answers its servers give.
-        ZoneSec* child = nullptr;
         const dns::Name cz = names::lower(c.zone);
-        for (ZoneSec& z : zones) {
-            if (names::equal(z.zone, cz))
-                child = &z;
-        }
+        ZoneSec* child = known_zone(cz);
         const bool anchored = child != nullptr && (!child->anchor_keys.empty() ||
                                                   (child->sec == Security::secure &&
                                                    child->ds.empty() && child->have_keys));
         const dnssec::TrustAnchors& ta = *res.config().anchors;
         const dnssec::Anchor* own = ta.find(cz);
         if (own == nullptr && !ta.is_negative(cz) && !anchored) {
-            if (child == nullptr) {
-                zones.push_back({});
-                child = &zones.back();
-                child->zone = cz;
-            }
+            if (child == nullptr)
+                child = &zone_entry(cz);
             child->sec = v.child_sec;
             child->ds = v.child_ds;
             child->keys.clear();
