@@ -1,9 +1,12 @@
-"""What the DNSSEC integration tests ask and check on the wire (one query
-with DO/CD/AD as asked, over TCP after TC; the AD bit, EDE codes, RRSIGs
-and denial proofs of an answer). Shared by test_dnssec.py and
-test_dnssec_forward.py."""
+"""What the DNSSEC integration tests share: a kresd with a config of its
+own in a /tmp rundir (LabResolver), and what they ask and check on the
+wire (one query with DO/CD/AD as asked, over TCP after TC; the AD bit,
+EDE codes, RRSIGs and denial proofs of an answer). Used by
+test_dnssec.py, test_dnssec_forward.py and test_dnssec_modules.py."""
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import dns.flags
@@ -16,8 +19,37 @@ import dns.rdatatype
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lab import signed as signedlib  # noqa: E402  (tests/lab)
 
+from conftest import Kresd, free_port  # noqa: E402
+
 RESOLVE_TIMEOUT = 10.0
 EDE = 15                      # EDNS option code of Extended DNS Errors (RFC 8914)
+
+
+class LabResolver:
+    """A kresd in its own /tmp rundir (prefix `prefix`), listening on
+    self.port with the config that make_config(port) returns; the rundir
+    is removed on close() unless `keep`. Extra arguments go to Kresd."""
+
+    def __init__(self, binary, make_config, prefix='kd-', keep=False, **kresd_args):
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix, dir='/tmp'))
+        self.port = free_port()
+        self.keep = keep
+        self.kresd = Kresd(binary, self.dir / 'r', make_config(self.port), **kresd_args)
+
+    def start(self):
+        self.kresd.start()
+        return self
+
+    def close(self):
+        self.kresd.kill()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def lua(self, line):
+        return self.kresd.lua(line)
+
+    def log(self):
+        return self.kresd.stderr()
 
 
 def ask(port, name, rdtype='A', *, do=True, cd=False, ad=False, timeout=RESOLVE_TIMEOUT):

@@ -25,16 +25,12 @@ The tests are checked against Knot Resolver 5.6 (all pass):
 Where Knot Resolver 5.6 differs from the RFCs, the test's docstring says so.
 """
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import Kresd, free_port
-from dnssec_wire import (EDE, RESOLVE_TIMEOUT, ask, assert_denial, assert_insecure,  # noqa: F401
-                         assert_secure, data, ede_codes, has_ad, rcode, rrsets, www)
+from dnssec_wire import (LabResolver, ask, assert_denial, assert_insecure, assert_secure, data,
+                         ede_codes, has_ad, rcode, rrsets, www)
 
 
 # ---------------------------------------------------------------- helpers
@@ -53,21 +49,9 @@ def config(slab, port, extra='', trust_anchor=True):
     return '\n'.join(lines) + '\n'
 
 
-class Resolver:
+def Resolver(binary, slab, extra='', trust_anchor=True):
     """A kresd pointed at the signed lab, in its own /tmp rundir."""
-
-    def __init__(self, binary, slab, extra='', trust_anchor=True):
-        self.dir = Path(tempfile.mkdtemp(prefix='kd-', dir='/tmp'))
-        self.port = free_port()
-        self.kresd = Kresd(binary, self.dir / 'r', config(slab, self.port, extra, trust_anchor))
-
-    def start(self):
-        self.kresd.start()
-        return self
-
-    def close(self):
-        self.kresd.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    return LabResolver(binary, lambda port: config(slab, port, extra, trust_anchor))
 
 
 @pytest.fixture

@@ -49,9 +49,9 @@ import dns.flags
 import dns.message
 import dns.rdatatype
 
-from conftest import Kresd, free_port, make_pki
-from dnssec_wire import (EDE, RESOLVE_TIMEOUT, ask, assert_denial, assert_insecure,  # noqa: F401
-                         assert_secure, data, ede_codes, has_ad, rcode, rrsets, www)
+from conftest import free_port, make_pki
+from dnssec_wire import (LabResolver, ask, assert_denial, assert_insecure, assert_secure, data,
+                         ede_codes, has_ad, rcode, rrsets, www)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lab import resolvers as labresolvers  # noqa: E402  (tests/lab)
@@ -133,22 +133,10 @@ def config(slab, port, rule, extra=''):
     return '\n'.join(lines) + '\n'
 
 
-class Resolver:
+def Resolver(binary, slab, rule, extra=''):
     """A kresd that forwards to the target, in its own /tmp rundir."""
-
-    def __init__(self, binary, slab, rule, extra=''):
-        self.dir = Path(tempfile.mkdtemp(prefix='kdf-', dir='/tmp'))
-        self.port = free_port()
-        self.kresd = Kresd(binary, self.dir / 'r', config(slab, self.port, rule, extra))
-
-    def start(self):
-        self.kresd.start()
-        return self
-
-    def close(self):
-        self.kresd.kill()
-        if not KEEP:
-            shutil.rmtree(self.dir, ignore_errors=True)
+    return LabResolver(binary, lambda port: config(slab, port, rule, extra), prefix='kdf-',
+                       keep=KEEP)
 
 
 @pytest.fixture(scope='module')

@@ -18,9 +18,7 @@ The detect_time_skew tests shift the resolver's clock with libfaketime
 
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import dns.message
 import dns.query
 import dns.rcode
 
-from conftest import Kresd, free_port
+from dnssec_wire import LabResolver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lab import signed as signedlib  # noqa: E402  (tests/lab)
@@ -55,28 +53,10 @@ def config(slab, port, extra='', hints=None):
     return '\n'.join(lines) + '\n'
 
 
-class Resolver:
+def Resolver(binary, slab, extra='', hints=None, env=None):
     """A kresd pointed at the signed lab, in its own /tmp rundir."""
-
-    def __init__(self, binary, slab, extra='', hints=None, env=None):
-        self.dir = Path(tempfile.mkdtemp(prefix='km-', dir='/tmp'))
-        self.port = free_port()
-        self.kresd = Kresd(binary, self.dir / 'r', config(slab, self.port, extra, hints),
-                           instance='mods', env=env)
-
-    def start(self):
-        self.kresd.start()
-        return self
-
-    def close(self):
-        self.kresd.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def lua(self, line):
-        return self.kresd.lua(line)
-
-    def log(self):
-        return self.kresd.stderr()
+    return LabResolver(binary, lambda port: config(slab, port, extra, hints), prefix='km-',
+                       instance='mods', env=env)
 
 
 @pytest.fixture
