@@ -44,8 +44,8 @@ struct CacheError : std::runtime_error {
 
 // Higher is more trustworthy.
 enum class Rank : uint8_t {
-    glue = 1,           // additional section of a referral
-    nonauth = 2,        // non-authoritative answer, NS of a referral
+    glue = 1,           // a referral: its NS set and its glue (parent-side data)
+    nonauth = 2,        // non-authoritative answer (a forwarder's)
     auth_authority = 3, // authority section of an authoritative answer
     auth_answer = 4,    // answer section of an authoritative answer
 };

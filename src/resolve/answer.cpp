@@ -52,13 +52,17 @@ void Request::Impl::cache_rrset(const std::vector<Record>& rrs, cache::Rank rank
 }
 
 // CNAME and DNAME RRsets hold exactly one record each (RFC 1034 3.6.2,
-// RFC 6672 2.4); a synthesised CNAME is cached like any other, with the
-// DNAME's TTL.
+// RFC 6672 2.4). The CNAME synthesised from a DNAME (the record after it)
+// is not cached: the cached DNAME answers every name below it, and a
+// cached answer shows the DNAME as the first one did (step_cache_lookup()).
 void Request::Impl::cache_chain(const std::vector<Record>& chain, cache::Rank rank,
                                 const ReplyCheck* v)
 {
-    for (const Record& r : chain)
-        cache_rrset({r}, rank, v);
+    for (size_t i = 0; i < chain.size(); ++i) {
+        if (i > 0 && chain[i].type == dns::type::CNAME && chain[i - 1].type == dns::type::DNAME)
+            continue;
+        cache_rrset({chain[i]}, rank, v);
+    }
 }
 
 void Request::Impl::append(std::vector<AnswerRr>& to, const std::vector<Record>& from) const
@@ -84,6 +88,16 @@ void Request::Impl::write_answer(dns::ResponseBuilder& out) const
     if (!finished || goals.front().outcome == Outcome::failed ||
         goals.front().outcome == Outcome::none) {
         out.set_rcode(dns::rcode::SERVFAIL);
+        if (finished && goals.front().chain_on_failure) {
+            const uint64_t now = now_s();
+            for (const AnswerRr& rr : goals.front().chain) {
+                const uint64_t age = now > rr.at_wall_s ? now - rr.at_wall_s : 0;
+                const uint32_t ttl = rr.ttl > age ? static_cast<uint32_t>(rr.ttl - age) : 0u;
+                if (!out.add_rr(dns::Section::answer, rr.owner.view(), rr.type, rr.klass, ttl,
+                                rr.rdata))
+                    break;
+            }
+        }
         if (ede_code) {
             // RFC 8914 2: INFO-CODE, then EXTRA-TEXT (UTF-8, not terminated).
             std::vector<uint8_t> data{static_cast<uint8_t>(*ede_code >> 8),

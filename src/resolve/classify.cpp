@@ -216,6 +216,10 @@ Classified classify(const Message& m, const AskContext& ctx)
             synth.rdata.assign(next->wire.begin(), next->wire.begin() + next->len);
             c.chain.push_back(*dname);
             c.chain.push_back(std::move(synth));
+            // The new name is below the same DNAME again: every further
+            // substitution only makes it longer.
+            if (names::below(*next, dname->owner))
+                return verdict(std::move(c), Verdict::dname_loop, "DNAME loop");
             cur = *next;
             continue;
         }
@@ -247,6 +251,10 @@ Classified classify(const Message& m, const AskContext& ctx)
         return verdict(std::move(c), Verdict::restart, "chain continues elsewhere");
     }
     if (m.rcode == dns::rcode::NXDOMAIN) {
+        // An authoritative server says so with AA or at least with the
+        // zone's SOA (RFC 2308 2.1); one with neither does not serve the zone.
+        if (!ctx.forwarding && !m.aa && !c.soa)
+            return verdict(std::move(c), Verdict::lame, "lame: NXDOMAIN without AA or SOA");
         c.nxdomain = true;
         return verdict(std::move(c), Verdict::negative, "NXDOMAIN");
     }
@@ -257,8 +265,12 @@ Classified classify(const Message& m, const AskContext& ctx)
     bool ns_only = false; // a delegation where none was expected
     for (const Record& r : m.authority)
         ns_only = ns_only || r.type == NS;
-    if (m.aa || (ctx.forwarding && !ns_only))
+    if (ctx.forwarding && !ns_only)
         return verdict(std::move(c), Verdict::negative, "NODATA without SOA");
+    // RFC 2308 2.2 NODATA carries the SOA; without it (or with records of
+    // another type only) the server is probably broken for this name.
+    if (m.aa)
+        return verdict(std::move(c), Verdict::nodata_nosoa, "NODATA without SOA");
     return verdict(std::move(c), Verdict::lame, "lame: neither authoritative nor a referral");
 }
 

@@ -18,6 +18,8 @@ enum class Verdict {
     answer,             // final RRset found (after an in-bailiwick CNAME/DNAME chain)
     restart,            // chain leads out of this reply: resolve `target` anew
     negative,           // NXDOMAIN or NODATA for `target` (RFC 2308)
+    nodata_nosoa,       // AA, nothing for the name and no SOA: lame while another
+                        // server may answer; believed when every server says it
     referral,           // delegation to `zone` below the cut (RFC 1034 5.3.3 4b)
     next_label,         // minimised query answered inside the zone: one more label
     minimised_nxdomain, // minimised query got NXDOMAIN: ask the full name (RFC 9156 4)
@@ -25,6 +27,7 @@ enum class Verdict {
     error,              // RCODE other than NOERROR/NXDOMAIN
     chain_too_long,     // more CNAME/DNAME hops than allowed
     bad_dname,          // DNAME substitution overflows 255 bytes (RFC 6672 2.2)
+    dname_loop,         // a DNAME rewrites the name to one below itself again
 };
 
 struct AskContext {

@@ -43,12 +43,17 @@ void Request::Impl::add_cached_addresses(NsEntry& e)
 
 bool Request::Impl::cut_from_cache(Goal& g, Cut& out)
 {
+    // DS is answered by the parent side of a cut (RFC 4035 3.1.4.1).
+    return cut_from_cache_at(g.qtype == dns::type::DS ? names::parent(g.sname) : g.sname, out);
+}
+
+// The closest cached cut at or above `name`.
+bool Request::Impl::cut_from_cache_at(dns::Name name, Cut& out)
+{
     if (!cache_enabled())
         return false;
     const unsigned max_ns = res.config().limits.max_ns_per_zone;
     const uint64_t now = now_s();
-    // DS is answered by the parent side of a cut (RFC 4035 3.1.4.1).
-    dns::Name name = g.qtype == dns::type::DS ? names::parent(g.sname) : g.sname;
     for (;;) {
         if (auto ns = res.cache()->get_rrset(name.view(), dns::type::NS, now)) {
             Cut cut;
@@ -118,7 +123,8 @@ void Request::Impl::step_find_cut(Goal& g)
         g.cut = cut_for_forwarding();
         g.minimize = false;
     } else {
-        if (!cut_from_cache(g, g.cut))
+        g.cut_cached = cut_from_cache(g, g.cut);
+        if (!g.cut_cached)
             g.cut = cut_from_hints();
         g.minimize = res.config().minimize && !opts.no_minimize;
     }
@@ -126,6 +132,33 @@ void Request::Impl::step_find_cut(Goal& g)
     g.state = GoalState::select_server;
     REQ_LOG("zone cut '%s' for '%s', %zu name servers", names::text(g.cut.zone).c_str(),
         names::text(g.sname).c_str(), g.cut.ns.size());
+}
+
+// What the cache says of a zone's servers may be stale: the child's own NS
+// set (which outranks the parent's, RFC 2181 5.4.1) can name servers that
+// are gone, a cached cut can outlive a move to new servers. When all of a
+// cached cut fail, the parent's servers are asked again, so its referral
+// (the parent-side NS set and glue) gives the servers to use, as Knot
+// Resolver does. Once per zone and goal: a fresh referral is not left.
+bool Request::Impl::fall_back_to_parent(Goal& g)
+{
+    if (g.cut.forward || !g.cut_cached || g.cut.zone.len <= 1)
+        return false;
+    const bool done_before = std::any_of(g.fell_back.begin(), g.fell_back.end(),
+                                         [&](const dns::Name& z) { return names::equal(z, g.cut.zone); });
+    if (done_before)
+        return false;
+    g.fell_back.push_back(g.cut.zone);
+    Cut parent;
+    g.cut_cached = cut_from_cache_at(names::parent(g.cut.zone), parent);
+    REQ_LOG("every server of '%s' failed, asking the parent's servers ('%s')",
+        names::text(g.cut.zone).c_str(),
+        g.cut_cached ? names::text(parent.zone).c_str() : ".");
+    g.cut = g.cut_cached ? std::move(parent) : cut_from_hints();
+    g.tries.clear();
+    g.min_labels = names::labels(g.cut.zone) + 1;
+    g.state = GoalState::select_server;
+    return true;
 }
 
 } // namespace kresd::resolve

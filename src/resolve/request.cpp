@@ -157,8 +157,13 @@ void Request::Impl::step_cache_lookup(Goal& g)
         auto cname = c->get_rrset(g.sname.view(), dns::type::CNAME, now);
         dns::Name target;
         if (!cname || cname->rank < min_rank || cname->rdatas.empty() ||
-            !usable_sec(cname->security) || !names::from_wire(cname->rdatas.front(), target))
-            break;
+            !usable_sec(cname->security) || !names::from_wire(cname->rdatas.front(), target)) {
+            if (g.qtype == dns::type::DNAME || !cached_dname(g, min_rank, judged_only))
+                break;
+            if (g.state == GoalState::failed)
+                return;
+            continue;
+        }
         note(cname->security, cname->sigs, g.sname, cname->ttl);
         if (++g.cname_hops > lim.max_cname_chain) {
             fail_goal(g, ede::OTHER, "limit: CNAME chain");
@@ -167,11 +172,61 @@ void Request::Impl::step_cache_lookup(Goal& g)
         g.chain.push_back({g.sname, dns::type::CNAME, g.qclass, cname->ttl, now,
                            cname->rdatas.front()});
         REQ_LOG("cache: '%s' CNAME '%s'", names::text(g.sname).c_str(), names::text(target).c_str());
+        if (chain_loops(g, target)) {
+            fail_goal(g, ede::OTHER, "CNAME loop");
+            g.chain_on_failure = true;
+            return;
+        }
         g.sname = target;
     }
     if (judged_only && g.chain.empty() && aggressive_answer(g))
         return;
     g.state = GoalState::find_cut;
+}
+
+// The chain of `g` already passed `target` (as the owner of one of its
+// CNAMEs): following it again would go round for ever.
+bool Request::Impl::chain_loops(const Goal& g, const dns::Name& target) const
+{
+    return std::any_of(g.chain.begin(), g.chain.end(), [&](const AnswerRr& r) {
+        return r.type == dns::type::CNAME && names::equal(r.owner, target);
+    });
+}
+
+// A cached DNAME above sname (RFC 6672 3.2): appends it and the CNAME it
+// synthesises to the chain and moves sname; false when there is none.
+// Fails the goal (true, state failed) past the chain limit. Only names
+// that missed the cache pay for the walk up.
+bool Request::Impl::cached_dname(Goal& g, cache::Rank min_rank, bool judged_only)
+{
+    const uint64_t now = now_s();
+    cache::Cache* c = res.cache();
+    for (dns::Name up = names::parent(g.sname); up.len > 1; up = names::parent(up)) {
+        auto d = c->get_rrset(up.view(), dns::type::DNAME, now);
+        dns::Name dtarget;
+        if (!d || d->rank < min_rank || d->rdatas.empty() ||
+            (judged_only && d->security == Security::unknown) ||
+            !names::from_wire(d->rdatas.front(), dtarget))
+            continue;
+        const auto next = names::substitute(g.sname, up, dtarget);
+        if (!next)
+            return false; // RFC 6672 2.2: YXDOMAIN; resolved upstream instead
+        g.sec = g.sec_set ? worse(g.sec, d->security) : d->security;
+        g.sec_set = true;
+        for (const auto& rd : d->sigs)
+            g.sigs.push_back({up, dns::type::RRSIG, g.qclass, d->ttl, now, rd});
+        if (++g.cname_hops > res.config().limits.max_cname_chain) {
+            fail_goal(g, ede::OTHER, "limit: CNAME chain");
+            return true;
+        }
+        g.chain.push_back({up, dns::type::DNAME, g.qclass, d->ttl, now, d->rdatas.front()});
+        g.chain.push_back({g.sname, dns::type::CNAME, g.qclass, d->ttl, now,
+                           std::vector<uint8_t>(next->wire.begin(), next->wire.begin() + next->len)});
+        REQ_LOG("cache: '%s' DNAME '%s'", names::text(up).c_str(), names::text(dtarget).c_str());
+        g.sname = *next;
+        return true;
+    }
+    return false;
 }
 
 // RFC 1034 5.3.3 step 3: choose among the servers of the cut; when none
@@ -247,6 +302,19 @@ void Request::Impl::step_select(Goal& g)
         goals.push_back(std::move(sub)); // `g` is invalid from here on
         return;
     }
+    if (g.nosoa) {
+        // Every other server failed too: the NODATA without SOA stands.
+        REQ_LOG("no server did better than NODATA without SOA: taking it");
+        Goal::Held held = std::move(*g.nosoa);
+        g.nosoa.reset();
+        g.accept_nosoa = true;
+        g.out = std::move(held.out);
+        g.state = GoalState::wait_reply;
+        handle_reply(g, held.m); // may push a key goal: `g` is invalid afterwards
+        return;
+    }
+    if (fall_back_to_parent(g))
+        return;
     fail_goal(g, ede::NO_REACHABLE_AUTHORITY,
               soft_limit.empty() ? "no reachable authority" : soft_limit);
 }

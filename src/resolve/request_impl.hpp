@@ -175,6 +175,10 @@ struct Goal {
     GoalState state = GoalState::cache_lookup;
 
     Cut cut;
+    bool cut_cached = false;  // `cut` came from the cache, not from a referral
+    // Zones whose cached cut failed, so the parent's servers were asked
+    // instead (once per zone: the referral they give is not left again).
+    std::vector<dns::Name> fell_back;
     std::vector<ServerTry> tries; // reset with each new cut
     Address server;
     bool use_tcp = false;
@@ -188,6 +192,14 @@ struct Goal {
     // A reply that waits for the keys of a DNSSEC sub-goal above this one;
     // handled again when the sub-goal ends (validate.cpp).
     std::optional<Message> parked;
+    // A NODATA without SOA (Verdict::nodata_nosoa), held while the other
+    // servers of the cut are tried; believed when none does better.
+    struct Held {
+        Message m;
+        Outstanding out;
+    };
+    std::optional<Held> nosoa;
+    bool accept_nosoa = false;
 
     // Result.
     Outcome outcome = Outcome::none;
@@ -198,6 +210,7 @@ struct Goal {
     unsigned cname_hops = 0;
     uint16_t ede_code = ede::OTHER;
     std::string ede_text;
+    bool chain_on_failure = false; // a loop: the SERVFAIL shows the chain that loops
     // DNSSEC: the least secure status of everything in the result, and
     // what DO clients get with it.
     Security sec = Security::unknown;
@@ -229,6 +242,8 @@ struct Request::Impl {
     // request.cpp: the loop and the states before a query goes out.
     Step produce(Outgoing& out);
     void step_cache_lookup(Goal& g);
+    bool cached_dname(Goal& g, cache::Rank min_rank, bool judged_only);
+    bool chain_loops(const Goal& g, const dns::Name& target) const;
     void step_select(Goal& g); // may push a goal: `g` is invalid afterwards
     bool step_send(Goal& g, Outgoing& out);
     void pop_goal();
@@ -239,6 +254,9 @@ struct Request::Impl {
     // cut.cpp: step 2 and the cuts that referrals make.
     void step_find_cut(Goal& g);
     bool cut_from_cache(Goal& g, Cut& out);
+    bool cut_from_cache_at(dns::Name name, Cut& out);
+    // Every server of a cached cut failed: the parent's servers instead.
+    bool fall_back_to_parent(Goal& g);
     Cut cut_from_hints() const;
     Cut cut_for_forwarding() const;
     void add_cached_addresses(NsEntry& e);

@@ -123,6 +123,19 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
         server_failed(g, "a forwarder sent a referral");
         return;
     }
+    if (c.verdict == Verdict::nodata_nosoa) {
+        if (!g.accept_nosoa) {
+            // Lame until the other servers were asked (step_select() takes
+            // it back when none answers better).
+            REQ_LOG("%s: held, asking the other servers", address_to_string(o.to).c_str());
+            if (!g.nosoa)
+                g.nosoa = Goal::Held{m, g.out};
+            try_of(g, o.to).excluded = true;
+            g.state = GoalState::select_server;
+            return;
+        }
+        c.verdict = Verdict::negative;
+    }
     // RFC 4035 5: validate what the verdict uses before it is used.
     const ReplyCheck v = check_reply(g, m, c);
     if (v.result == ReplyCheck::Result::pending) {
@@ -166,9 +179,25 @@ void Request::Impl::handle_reply(Goal& g, const Message& m)
         g.state = GoalState::send_query;
         break;
     case Verdict::lame:
+        if (o.minimised) {
+            // RFC 9156 3: a server that does not answer the minimised
+            // question sensibly gets the full one.
+            g.minimize = false;
+            g.state = GoalState::send_query;
+            break;
+        }
+        server_failed(g, c.why);
+        break;
+    case Verdict::nodata_nosoa: // handled above
     case Verdict::error: server_failed(g, c.why); break;
     case Verdict::chain_too_long: fail_goal(g, ede::OTHER, "limit: CNAME chain"); break;
     case Verdict::bad_dname: fail_goal(g, ede::OTHER, "DNAME substitution too long"); break;
+    case Verdict::dname_loop:
+        // As Knot Resolver: SERVFAIL, with the records that loop.
+        append(g.chain, c.chain);
+        fail_goal(g, ede::OTHER, "DNAME loop");
+        g.chain_on_failure = true;
+        break;
     }
 }
 
@@ -181,7 +210,9 @@ void Request::Impl::apply_referral(Goal& g, Classified& c, const ReplyCheck& v)
         fail_request(ede::OTHER, "limit: referrals");
         return;
     }
-    cache_rrset(c.ns, cache::Rank::nonauth);
+    // Parent-side data (RFC 2181 5.4.1): good to find the servers, never a
+    // client's answer; the child's own NS set outranks it.
+    cache_rrset(c.ns, cache::Rank::glue);
     // The child's DNSSEC status: its validated DS, or the proven absence
     // of one (kept as a DS NODATA with the proof), for later requests.
     if (!v.child_ds.empty()) {
@@ -241,6 +272,8 @@ void Request::Impl::apply_referral(Goal& g, Classified& c, const ReplyCheck& v)
     REQ_LOG("delegation to '%s', %zu name servers, %zu glue records", names::text(c.zone).c_str(),
         c.ns.size(), c.glue.size());
     g.cut = std::move(cut);
+    g.cut_cached = false;
+    g.nosoa.reset();
     g.tries.clear();
     g.min_labels = names::labels(g.cut.zone) + 1;
     g.state = GoalState::select_server;
@@ -302,6 +335,11 @@ void Request::Impl::apply_restart(Goal& g, Classified& c, const ReplyCheck& v)
     merge_security(g, v);
     g.cname_hops += c.hops;
     append(g.chain, c.chain);
+    if (chain_loops(g, c.target)) {
+        fail_goal(g, ede::OTHER, "CNAME loop");
+        g.chain_on_failure = true;
+        return;
+    }
     REQ_LOG("following the chain to '%s'", names::text(c.target).c_str());
     g.sname = c.target;
     g.state = GoalState::cache_lookup;

@@ -16,7 +16,8 @@ turn, each on 127.0.0.1 with a fresh cache of --cache-mb:
          answer RRs, TTLs ignored) and, for bulk names, with the zone data
 
 and prints one table (time, QPS, lost queries, resolver CPU seconds, peak
-RSS) and the answers that differ.
+RSS) and the answers that differ. With --baseline PATH another build of
+ours runs too, as resolver 'baseline': before/after figures from one run.
 
 Resolver configs are those of tests/lab/resolvers.py (hints.root pointed at
 the lab, ALLOW_LOCAL; Knot Resolver also loads 'hints > iterate' and removes
@@ -172,10 +173,12 @@ def bench_one(kind, lab, workdir, names_file, sample, args):
     """Cold and warm runs (--repeat times, a fresh resolver and cache each
     time) and, on the first, the answer sample.  Returns (row, answers);
     answers is None when the resolver is skipped."""
-    cls = resolvers.KINDS[kind]
+    ours = kind in ('ours', 'baseline')
+    cls = resolvers.KINDS['ours' if ours else kind]
     prefix = ['taskset', '-c', '0'] if args.pin else []
     perf_prefix = ['taskset', '-c', '1'] if args.pin else []
-    kw = {'binary': args.kresd} if kind == 'ours' and args.kresd else {}
+    binary = args.baseline if kind == 'baseline' else args.kresd
+    kw = {'binary': binary} if ours and binary else {}
     row = {'resolver': kind}
     runs = {'cold': [], 'warm': []}
     answers = None
@@ -186,7 +189,7 @@ def bench_one(kind, lab, workdir, names_file, sample, args):
         why = res.available()
         if why:
             raise RuntimeError(why)
-        if kind == 'ours' and rep == 0:
+        if ours and rep == 0:
             why = resolvers.recursion_missing(lab, workdir / kind / 'probe', binary=res.binary)
             if why:
                 row['skipped'] = why
@@ -280,6 +283,9 @@ def main(argv=None):
                     help='seconds for the whole sample of one resolver')
     ap.add_argument('--cache-mb', type=int, default=100)
     ap.add_argument('--kresd', help='our kresd binary (default $KRESD_BIN or build/kresd)')
+    ap.add_argument('--baseline', metavar='PATH',
+                    help="another build of our kresd (e.g. the previous commit's), run in the "
+                         "same way as resolver 'baseline' for a before/after comparison")
     ap.add_argument('--pin', action='store_true',
                     help='taskset: the resolver on CPU 0, dnsperf on CPU 1')
     ap.add_argument('--json', action='store_true', help='print the results as JSON')
@@ -290,7 +296,9 @@ def main(argv=None):
 
     explicit = args.resolvers is not None
     kinds = [k.strip() for k in (args.resolvers or ','.join(DEFAULT_RESOLVERS)).split(',') if k.strip()]
-    bad = [k for k in kinds if k not in ALL]
+    if args.baseline and 'baseline' not in kinds:
+        kinds.append('baseline')
+    bad = [k for k in kinds if k not in ALL and k != 'baseline']
     if bad or not kinds:
         ap.error(f'unknown resolver(s) {bad}; choose from {", ".join(ALL)}')
     if args.repeat < 1:

@@ -136,6 +136,12 @@ public:
         return it == rrsets.end() ? nullptr : &it->second;
     }
     bool has(const std::string& name, uint16_t type) const { return find(name, type) != nullptr; }
+    void erase(const std::string& name, uint16_t type)
+    {
+        dns::Name n;
+        if (dns::name_from_text(name, n))
+            rrsets.erase(key(n.view(), type));
+    }
     // Is anything at all stored for `name` (any type, positive or negative)?
     bool knows(const std::string& name) const
     {

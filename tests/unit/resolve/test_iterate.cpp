@@ -22,7 +22,7 @@ TEST_CASE("referral chain root -> com -> example.com with glue", "[resolve]")
                               "192.0.2.20 www.example.com. A"});
     // Delegations and in-bailiwick glue are cached with their ranks.
     REQUIRE(lab.cache.has("com.", dns::type::NS));
-    CHECK(lab.cache.find("com.", dns::type::NS)->rank == cache::Rank::nonauth);
+    CHECK(lab.cache.find("com.", dns::type::NS)->rank == cache::Rank::glue); // parent-side
     REQUIRE(lab.cache.has("ns1.example.com.", dns::type::A));
     CHECK(lab.cache.find("ns1.example.com.", dns::type::A)->rank == cache::Rank::glue);
     REQUIRE(lab.cache.has("www.example.com.", dns::type::A));
@@ -165,9 +165,20 @@ TEST_CASE("DNAME is followed with a synthesised CNAME", "[resolve]")
     CHECK(r.answer == lines{"old.example.com. 900 DNAME example.net.",
                             "www.old.example.com. 900 CNAME www.example.net.",
                             "www.example.net. 300 A 192.0.2.90"});
-    // The synthesised CNAME is cached with the DNAME's TTL.
-    REQUIRE(lab.cache.has("www.old.example.com.", dns::type::CNAME));
+    // The DNAME is cached, not the CNAME made of it: a cached answer
+    // shows both again, and covers every other name below it.
+    CHECK_FALSE(lab.cache.has("www.old.example.com.", dns::type::CNAME));
     CHECK(lab.cache.has("old.example.com.", dns::type::DNAME));
+    lab.clear_sent();
+    lab.wall_s += 10;
+    auto again = lab.resolve("www.old.example.com.", "A");
+    CHECK(again.from_cache);
+    CHECK(again.answer == lines{"old.example.com. 890 DNAME example.net.",
+                                "www.old.example.com. 890 CNAME www.example.net.",
+                                "www.example.net. 290 A 192.0.2.90"});
+    auto other = lab.resolve("mail.old.example.com.", "A");
+    CHECK(other.answer.size() >= 2);
+    CHECK(lab.sent() == lines{"192.0.2.50 mail.example.net. A"});
 }
 
 TEST_CASE("an IPv6-only name server: A is NODATA, then AAAA is used", "[resolve]")
