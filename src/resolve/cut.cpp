@@ -144,8 +144,9 @@ bool Request::Impl::fall_back_to_parent(Goal& g)
 {
     if (g.cut.forward || !g.cut_cached || g.cut.zone.len <= 1)
         return false;
-    const bool done_before = std::any_of(g.fell_back.begin(), g.fell_back.end(),
-                                         [&](const dns::Name& z) { return names::equal(z, g.cut.zone); });
+    const bool done_before =
+        std::any_of(g.fell_back.begin(), g.fell_back.end(),
+                    [&](const dns::Name& z) { return names::equal(z, g.cut.zone); });
     if (done_before)
         return false;
     g.fell_back.push_back(g.cut.zone);

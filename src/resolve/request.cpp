@@ -220,8 +220,8 @@ bool Request::Impl::cached_dname(Goal& g, cache::Rank min_rank, bool judged_only
             return true;
         }
         g.chain.push_back({up, dns::type::DNAME, g.qclass, d->ttl, now, d->rdatas.front()});
-        g.chain.push_back({g.sname, dns::type::CNAME, g.qclass, d->ttl, now,
-                           std::vector<uint8_t>(next->wire.begin(), next->wire.begin() + next->len)});
+        std::vector<uint8_t> rdata(next->wire.begin(), next->wire.begin() + next->len);
+        g.chain.push_back({g.sname, dns::type::CNAME, g.qclass, d->ttl, now, std::move(rdata)});
         REQ_LOG("cache: '%s' DNAME '%s'", names::text(up).c_str(), names::text(dtarget).c_str());
         g.sname = *next;
         return true;
