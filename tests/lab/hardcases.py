@@ -63,11 +63,8 @@ import collections
 import contextlib
 import os
 import select
-import selectors
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -84,6 +81,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import dns.zone
+
+try:
+    from .scripted import SocketLoop, fit
+except ImportError:  # run as a script: the server process
+    from scripted import SocketLoop, fit
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable or '/usr/bin/python3'
@@ -498,33 +500,20 @@ def quirky_answer(query, zones, quirks):
 
 # ------------------------------------------------------------ the server process
 
-class _Server:
+class _Server(SocketLoop):
     def __init__(self, prefix, log_path):
         self.prefix = prefix
         self.zones = {1: zone_objects(prefix, ZONES),
                       2: zone_objects(prefix, {**ZONES, **ZONES2})}
         self.phase = 1
         self.log = open(log_path, 'a', buffering=1) if log_path else None
-        self.sel = selectors.DefaultSelector()
-        self.conns = {}     # socket -> [buffer, opened at, address]
         self.servers = {}   # address -> (zone keys, quirks)
         for _, suffix, zone_keys, quirks in SERVERS:
             unknown = set(quirks) - QUIRKS
             if unknown:
                 raise ValueError(f'unknown quirks {unknown}')
-            address = f'{prefix}.{suffix}'
-            self.servers[address] = (zone_keys, frozenset(quirks))
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            udp.bind((address, 53))
-            udp.setblocking(False)
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            tcp.bind((address, 53))
-            tcp.listen(64)
-            tcp.setblocking(False)
-            self.sel.register(udp, selectors.EVENT_READ, ('udp', address))
-            self.sel.register(tcp, selectors.EVENT_READ, ('listen', address))
+            self.servers[f'{prefix}.{suffix}'] = (zone_keys, frozenset(quirks))
+        super().__init__(list(self.servers), 53)
 
     def set_phase(self, phase):
         self.phase = phase
@@ -538,7 +527,7 @@ class _Server:
             what = f'{q.question[0].name} {dns.rdatatype.to_text(q.question[0].rdtype)}'
         self.log.write(f'{address} {transport} {what}\n')
 
-    def reply(self, address, transport, wire):
+    def handle(self, address, transport, wire):
         try:
             q = dns.message.from_wire(wire)
         except Exception:  # noqa: BLE001 - malformed: logged, no reply
@@ -550,82 +539,10 @@ class _Server:
             zone_keys, quirks = self.servers[address]
             zones = [self.zones[self.phase][k] for k in zone_keys]
             r = quirky_answer(q, zones, quirks)
-            if r is None:
-                return None
-            if transport == 'tcp':
-                return r.to_wire(max_size=65535)
-            limit = max(512, q.payload if q.edns >= 0 else 512)
-            try:
-                return r.to_wire(max_size=limit)
-            except dns.exception.TooBig:
-                r = dns.message.make_response(q)
-                r.flags &= ~dns.flags.RA
-                r.flags |= dns.flags.TC | dns.flags.AA
-                return r.to_wire()
+            return None if r is None else fit(r, q, transport)
         except Exception as e:  # noqa: BLE001 - the server never dies of a query
             print(f'reply failed: {e!r}', file=sys.stderr, flush=True)
             return None
-
-    def serve(self):
-        while True:
-            for key, _ in self.sel.select(timeout=1.0):
-                kind, address = key.data
-                if kind == 'udp':
-                    try:
-                        wire, peer = key.fileobj.recvfrom(65535)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    out = self.reply(address, 'udp', wire)
-                    if out is not None:
-                        with contextlib.suppress(OSError):
-                            key.fileobj.sendto(out, peer)
-                elif kind == 'listen':
-                    try:
-                        conn, _ = key.fileobj.accept()
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    conn.setblocking(False)
-                    self.conns[conn] = [b'', time.monotonic(), address]
-                    self.sel.register(conn, selectors.EVENT_READ, ('conn', address))
-                else:
-                    self.on_conn(key.fileobj)
-            now = time.monotonic()
-            for conn, (_, opened, _) in list(self.conns.items()):
-                if now - opened > 30:
-                    self.close(conn)
-
-    def close(self, conn):
-        self.sel.unregister(conn)
-        self.conns.pop(conn, None)
-        conn.close()
-
-    def on_conn(self, conn):
-        try:
-            data = conn.recv(65535)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b''
-        if not data:
-            self.close(conn)
-            return
-        state = self.conns[conn]
-        state[0] += data
-        while len(state[0]) >= 2:
-            (n,) = struct.unpack('!H', state[0][:2])
-            if len(state[0]) < 2 + n:
-                break
-            wire, state[0] = state[0][2:2 + n], state[0][2 + n:]
-            out = self.reply(state[2], 'tcp', wire)
-            if out is not None:
-                try:
-                    conn.setblocking(True)
-                    conn.settimeout(2)
-                    conn.sendall(struct.pack('!H', len(out)) + out)
-                    conn.setblocking(False)
-                except OSError:
-                    self.close(conn)
-                    return
 
 
 def main(argv=None):
@@ -653,25 +570,9 @@ class HardLabUnavailable(Exception):
 Query = collections.namedtuple('Query', 'addr transport qname qtype')
 
 
-def _bindable(address, port=53):
-    socks = []
-    try:
-        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_INET, kind)
-            socks.append(s)
-            if kind == socket.SOCK_STREAM:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((address, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        for s in socks:
-            s.close()
-
-
 def choose_prefix(preferred=None):
     """The first prefix whose addresses are all free on port 53."""
+    from . import _bindable  # the lab's own test (tests/lab/__init__.py)
     candidates = [preferred] if preferred else PREFIX_CANDIDATES
     for prefix in candidates:
         if all(_bindable(a) for a in addresses(prefix).values()):

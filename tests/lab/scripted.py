@@ -18,12 +18,16 @@ Modes:
             types NODATA; tells forwarded queries from resolved ones
   auth      a plain authoritative server for the --zone(s), over UDP and
             TCP (used where the lab needs to count the queries a server got)
+  glue      as auth, and the additional section carries the in-zone A/AAAA
+            of the names that MX, NS and SRV records of the answer point at
+            (test_answer_modules.py: addresses outside the answer section)
 
 It prints "ready" on stdout once its sockets are bound, and appends one line
 per query received to --log (if given): "udp|tcp QNAME QTYPE".
 """
 
 import argparse
+import contextlib
 import selectors
 import socket
 import struct
@@ -41,7 +45,7 @@ import dns.rrset
 import dns.zone
 
 
-MODES = ('timeout', 'refused', 'tc', 'auth', 'marker')
+MODES = ('timeout', 'refused', 'tc', 'auth', 'marker', 'glue')
 MARKER_A = '192.0.2.99'
 MARKER_AAAA = '2001:db8::99'
 
@@ -106,25 +110,138 @@ def authoritative_answer(query, zones):
     return resp
 
 
-class Server:
+def add_glue(resp, zones):
+    """Additional A/AAAA for the in-zone targets of MX/NS/SRV in the answer."""
+    for rrset in list(resp.answer):
+        for rd in rrset:
+            target = getattr(rd, 'exchange', None) or getattr(rd, 'target', None)
+            if target is None or rrset.rdtype == dns.rdatatype.CNAME:
+                continue
+            for origin, zone in zones.items():
+                if not target.is_subdomain(origin):
+                    continue
+                node = zone.get_node(target)
+                for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                    rds = node.get_rdataset(dns.rdataclass.IN, rdtype) if node else None
+                    if rds is not None:
+                        resp.additional.append(
+                            dns.rrset.from_rdata_list(target, rds.ttl, list(rds)))
+    return resp
+
+
+def fit(r, q, transport):
+    """The reply's wire form: whole over TCP; over UDP within the query's
+    EDNS size (512 without EDNS), else an empty answer with TC=1."""
+    if transport == 'tcp':
+        return r.to_wire(max_size=65535)
+    limit = max(512, q.payload if q.edns >= 0 else 512)
+    try:
+        return r.to_wire(max_size=limit)
+    except dns.exception.TooBig:
+        r = dns.message.make_response(q)
+        r.flags &= ~dns.flags.RA
+        r.flags |= dns.flags.TC | dns.flags.AA
+        return r.to_wire()
+
+
+class SocketLoop:
+    """UDP and TCP port `port` on each of some addresses, one thread:
+    serve() calls handle(address, 'udp'|'tcp', wire) for every query (the
+    address it came to) and sends what it returns (None: nothing). TCP
+    connections are dropped after 30 s."""
+
+    def __init__(self, addresses, port):
+        self.sel = selectors.DefaultSelector()
+        self.conns = {}   # socket -> [buffer, opened at, address]
+        for address in addresses:
+            family = socket.AF_INET6 if ':' in address else socket.AF_INET
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            udp.bind((address, port))
+            udp.setblocking(False)
+            tcp = socket.socket(family, socket.SOCK_STREAM)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind((address, port))
+            tcp.listen(64)
+            tcp.setblocking(False)
+            self.sel.register(udp, selectors.EVENT_READ, ('udp', address))
+            self.sel.register(tcp, selectors.EVENT_READ, ('listen', address))
+
+    def handle(self, address, transport, wire):
+        raise NotImplementedError
+
+    def serve(self):
+        while True:
+            for key, _ in self.sel.select(timeout=1.0):
+                kind, address = key.data
+                if kind == 'udp':
+                    try:
+                        wire, peer = key.fileobj.recvfrom(65535)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    out = self.handle(address, 'udp', wire)
+                    if out is not None:
+                        with contextlib.suppress(OSError):
+                            key.fileobj.sendto(out, peer)
+                elif kind == 'listen':
+                    try:
+                        conn, _ = key.fileobj.accept()
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    conn.setblocking(False)
+                    self.conns[conn] = [b'', time.monotonic(), address]
+                    self.sel.register(conn, selectors.EVENT_READ, ('conn', address))
+                else:
+                    self._on_conn(key.fileobj)
+            now = time.monotonic()
+            for conn, (_, opened, _) in list(self.conns.items()):
+                if now - opened > 30:
+                    self._close(conn)
+
+    def _close(self, conn):
+        self.sel.unregister(conn)
+        self.conns.pop(conn, None)
+        conn.close()
+
+    def _on_conn(self, conn):
+        try:
+            data = conn.recv(65535)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b''
+        if not data:
+            self._close(conn)
+            return
+        state = self.conns[conn]
+        state[0] += data
+        while len(state[0]) >= 2:
+            (n,) = struct.unpack('!H', state[0][:2])
+            if len(state[0]) < 2 + n:
+                break
+            wire, state[0] = state[0][2:2 + n], state[0][2 + n:]
+            out = self.handle(state[2], 'tcp', wire)
+            if out is not None:
+                try:
+                    conn.setblocking(True)
+                    conn.settimeout(2)
+                    conn.sendall(struct.pack('!H', len(out)) + out)
+                    conn.setblocking(False)
+                except OSError:
+                    self._close(conn)
+                    return
+
+
+class Server(SocketLoop):
     def __init__(self, address, port, mode, zones, log=None):
+        super().__init__([address], port)
         self.mode = mode
         self.zones = zones
         self.log = log
-        family = socket.AF_INET6 if ':' in address else socket.AF_INET
-        self.udp = socket.socket(family, socket.SOCK_DGRAM)
-        self.udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.udp.bind((address, port))
-        self.tcp = socket.socket(family, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind((address, port))
-        self.tcp.listen(64)
-        self.tcp.setblocking(False)
-        self.udp.setblocking(False)
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.udp, selectors.EVENT_READ, 'udp')
-        self.sel.register(self.tcp, selectors.EVENT_READ, 'listen')
-        self.conns = {}   # socket -> [buffer, opened at]
+
+    def handle(self, address, transport, wire):
+        self.note(transport, wire)
+        return self.reply(wire, transport)
 
     def note(self, transport, wire):
         if not self.log:
@@ -173,85 +290,12 @@ class Server:
             if data is not None and qq.rdclass == dns.rdataclass.IN:
                 r.answer.append(dns.rrset.from_text(qq.name, 300, 'IN', qq.rdtype, data))
             return r.to_wire(max_size=65535)
-        if self.mode == 'auth':
+        if self.mode in ('auth', 'glue'):
             r = authoritative_answer(q, self.zones)
-            if transport == 'tcp':
-                return r.to_wire(max_size=65535)
-            limit = max(512, q.payload if q.edns >= 0 else 512)
-            try:
-                return r.to_wire(max_size=limit)
-            except dns.exception.TooBig:
-                r = dns.message.make_response(q)
-                r.flags &= ~dns.flags.RA
-                r.flags |= dns.flags.TC | dns.flags.AA
-                return r.to_wire()
+            if self.mode == 'glue':
+                add_glue(r, self.zones)
+            return fit(r, q, transport)
         raise ValueError(self.mode)
-
-    def serve(self):
-        while True:
-            for key, _ in self.sel.select(timeout=1.0):
-                kind = key.data
-                if kind == 'udp':
-                    try:
-                        wire, peer = self.udp.recvfrom(65535)
-                    except BlockingIOError:
-                        continue
-                    self.note('udp', wire)
-                    out = self.reply(wire, 'udp')
-                    if out is not None:
-                        try:
-                            self.udp.sendto(out, peer)
-                        except OSError:
-                            pass
-                elif kind == 'listen':
-                    try:
-                        conn, _ = self.tcp.accept()
-                    except BlockingIOError:
-                        continue
-                    conn.setblocking(False)
-                    self.conns[conn] = [b'', time.monotonic()]
-                    self.sel.register(conn, selectors.EVENT_READ, 'conn')
-                else:
-                    self.on_conn(key.fileobj)
-            # drop connections held for more than 30 s
-            now = time.monotonic()
-            for conn, (_, opened) in list(self.conns.items()):
-                if now - opened > 30:
-                    self.close(conn)
-
-    def close(self, conn):
-        self.sel.unregister(conn)
-        self.conns.pop(conn, None)
-        conn.close()
-
-    def on_conn(self, conn):
-        try:
-            data = conn.recv(65535)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b''
-        if not data:
-            self.close(conn)
-            return
-        state = self.conns[conn]
-        state[0] += data
-        while len(state[0]) >= 2:
-            (n,) = struct.unpack('!H', state[0][:2])
-            if len(state[0]) < 2 + n:
-                break
-            wire, state[0] = state[0][2:2 + n], state[0][2 + n:]
-            self.note('tcp', wire)
-            out = self.reply(wire, 'tcp')
-            if out is not None:
-                try:
-                    conn.setblocking(True)
-                    conn.settimeout(2)
-                    conn.sendall(struct.pack('!H', len(out)) + out)
-                    conn.setblocking(False)
-                except OSError:
-                    self.close(conn)
-                    return
 
 
 def main(argv=None):
