@@ -61,6 +61,8 @@ void Request::Impl::cache_chain(const std::vector<Record>& chain, cache::Rank ra
     for (size_t i = 0; i < chain.size(); ++i) {
         if (i > 0 && chain[i].type == dns::type::CNAME && chain[i - 1].type == dns::type::DNAME)
             continue;
+        if (chain[i].type == dns::type::DNAME && cache_enabled())
+            res.note_dname_cached();
         cache_rrset({chain[i]}, rank, v);
     }
 }

@@ -158,7 +158,8 @@ void Request::Impl::step_cache_lookup(Goal& g)
         dns::Name target;
         if (!cname || cname->rank < min_rank || cname->rdatas.empty() ||
             !usable_sec(cname->security) || !names::from_wire(cname->rdatas.front(), target)) {
-            if (g.qtype == dns::type::DNAME || !cached_dname(g, min_rank, judged_only))
+            if (g.qtype == dns::type::DNAME || !res.dnames_cached() ||
+                !cached_dname(g, min_rank, judged_only))
                 break;
             if (g.state == GoalState::failed)
                 return;
@@ -196,7 +197,8 @@ bool Request::Impl::chain_loops(const Goal& g, const dns::Name& target) const
 // A cached DNAME above sname (RFC 6672 3.2): appends it and the CNAME it
 // synthesises to the chain and moves sname; false when there is none.
 // Fails the goal (true, state failed) past the chain limit. Only names
-// that missed the cache pay for the walk up.
+// that missed the cache pay for the walk up, and only once this Resolver
+// cached a DNAME (Resolver::dnames_cached()).
 bool Request::Impl::cached_dname(Goal& g, cache::Rank min_rank, bool judged_only)
 {
     const uint64_t now = now_s();

@@ -190,6 +190,11 @@ public:
     ServerStats& servers();
     // Signatures already verified, shared by all requests (dnssec.hpp).
     dnssec::VerifiedMemo& verified();
+    // Whether this Resolver has cached a DNAME since it started: only then
+    // does a cache miss look for one above the name (a cached DNAME from
+    // another instance is found once this one cached any).
+    bool dnames_cached() const;
+    void note_dname_cached();
     // Whether a request of class `qclass` with `opts` is validated: trust
     // anchors configured, class IN, not STUB (FORWARD and TLS_FORWARD are,
     // as in Knot Resolver). The one rule for the Request and the fast path.

@@ -15,6 +15,7 @@ struct Resolver::Impl {
     std::function<uint32_t()> random;
     ServerStats servers;
     dnssec::VerifiedMemo verified;
+    bool dnames = false;
 };
 
 Resolver::Resolver(Config config, cache::Cache* cache, Clock clock,
@@ -58,6 +59,16 @@ uint32_t Resolver::random()
 Resolver::ServerStats& Resolver::servers()
 {
     return impl_->servers;
+}
+
+bool Resolver::dnames_cached() const
+{
+    return impl_->dnames;
+}
+
+void Resolver::note_dname_cached()
+{
+    impl_->dnames = true;
 }
 
 dnssec::VerifiedMemo& Resolver::verified()
