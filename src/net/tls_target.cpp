@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "net/tls_context.hpp"
+#include "util/log.hpp"
 
 namespace kresd::net {
 
@@ -74,9 +75,16 @@ TlsTarget parse_tls_target(const TlsTargetSpec& spec, const char* system_ca)
                                     "' is not a host name");
     for (const auto& p : spec.pins) {
         auto pin = decode_pin(p);
-        if (pin.empty())
-            throw std::invalid_argument("target " + where + ": pin_sha256 '" + p +
-                                        "' is not the base64 of a SHA-256 digest (32 bytes)");
+        if (pin.empty()) {
+            // Shipped examples carry placeholders ('YQ=='): the config goes
+            // on, and the pin matches no certificate, so the target is
+            // never trusted (it fails closed, as a wrong pin would).
+            util::log(util::Level::warning, "tls",
+                      "policy.TLS_FORWARD: target %s: pin_sha256 '%s' is not the base64 of a "
+                      "SHA-256 digest (32 bytes): no certificate will match it",
+                      where.c_str(), p.c_str());
+            pin.assign(32, 0);
+        }
         auth->pins.push_back(std::move(pin));
     }
     if (spec.ca_files.size() > 1)

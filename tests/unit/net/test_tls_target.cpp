@@ -123,12 +123,14 @@ TEST_CASE("TLS_FORWARD targets: authentication settings", "[net][tls_forward]")
         s.ca_files = {ca};
         CHECK(error_of(s).find("needs hostname") != std::string::npos);
     }
-    SECTION("bad pins")
+    SECTION("bad pins: a warning, and a pin no certificate matches")
     {
         auto s = spec("192.0.2.1");
-        s.pins = {kPin, "abc"};
-        CHECK(error_of(s) == "target 192.0.2.1@853: pin_sha256 'abc' is not the base64 of a "
-                             "SHA-256 digest (32 bytes)");
+        s.pins = {kPin, "abc", "YQ=="};
+        auto t = net::parse_tls_target(s, "/nonexistent");
+        REQUIRE(t.auth->pins.size() == 3);
+        CHECK(t.auth->pins[1] == std::vector<uint8_t>(32, 0));
+        CHECK(t.auth->pins[2] == std::vector<uint8_t>(32, 0));
     }
     SECTION("hostname with a CA file")
     {
