@@ -121,9 +121,13 @@ Configuration (Knot Resolver 5 names):
   hints.root({name = addr})   hints.root_file(path)   hints['name'] = addr   hints.get([name])
   hints.set('name addr')   hints.del('name [addr]')   hints.add_hosts([path])   hints.config([path])
   hints.ttl([s])   hints.use_nodata(bool)
-  policy.add(policy.all|suffix|suffix_common|pattern(ACTION, ...))   policy.todnames({...})
+  policy.add(policy.all|suffix|suffix_common|pattern|domains(ACTION, ...) | function(req, query))
+  policy.add(policy.rpz(ACTION, 'file.rpz', [watch]))   policy.add(policy.all(policy.REROUTE({...})), true)
+  policy.add(rule, true)   policy.del(id)   policy.rules   policy.todnames({...})
     actions: PASS DENY DENY_MSG(msg[, ede]) DROP NO_ANSWER TC REFUSE FLAGS(set, clear)
-             FORWARD({addrs}) STUB({addrs}) DEBUG_ALWAYS
+             FORWARD({addrs}) STUB({addrs}) DEBUG_ALWAYS QTRACE REQTRACE MIRROR(addr)
+             ANSWER({[kres.type.A] = {rdata=kres.str2ip('192.0.2.1'), ttl=300}}, [nodata])
+  modules.load('view')   view:addr(subnet, rule)   view:tsig('\5mykey\0', rule)
   trust_anchors.add_file(path, [readonly])   trust_anchors.add('rr')   trust_anchors.remove(zone)
   trust_anchors.set_insecure({names})   trust_anchors.insecure   trust_anchors.summary()
   trust_anchors.keyfile_default   trust_anchors.hold_down_time|refresh_time|keep_removed = N

@@ -1,8 +1,13 @@
 #include "app/worker.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "policy/special_names.hpp"
 #include "util/log.hpp"
@@ -25,6 +30,14 @@ net::SockAddr to_sockaddr(const resolve::Address& a)
     std::memcpy(&s.ss, &a.ss, sizeof(a.ss));
     s.len = a.len;
     return s;
+}
+
+// What the policy sees of a client (policy::Client).
+policy::Client policy_client(const net::ClientInfo& c)
+{
+    const bool tls = c.transport == net::Transport::tls || c.transport == net::Transport::https;
+    return policy::Client{c.peer, c.local, c.transport != net::Transport::udp, tls,
+                          c.transport == net::Transport::https, {}};
 }
 
 resolve::Address to_address(const net::SockAddr& s)
@@ -50,16 +63,26 @@ struct Worker::Pending {
     uint64_t tls_ticket = 0; // the query in flight in the TLS pool, if any
     resolve::Address tls_to;
     bool done = false; // answered (or given up): ignore late events
+    // The client, for the postrules (kept only while there are some).
+    sockaddr_storage peer{};
+    bool stream = false;
     std::list<std::unique_ptr<Pending>>::iterator pos;
     InternalDone internal; // the daemon's own question: no client, this instead
     net::EventPtr kick;    // starts an internal question from the loop
+    // A module's follow-up question (dns64): `q` is the follow-up's, the
+    // answer goes to `client_q` and is written by follow->complete().
+    std::unique_ptr<modules::FollowUp> follow;
+    dns::Query client_q;
+    // The request's options, kept only while a module may follow up.
+    std::optional<resolve::RequestOptions> opts;
 
     Pending(Worker& worker, const dns::Query& query, bool over_udp, uint16_t padding,
-            const resolve::RequestOptions& opts)
+            const resolve::RequestOptions& options)
         : w(worker), q(query), udp(over_udp), pad(padding),
-          req(std::make_unique<resolve::Request>(*worker.resolver_, query, opts)),
+          req(std::make_unique<resolve::Request>(*worker.resolver_, query, options)),
           upstream(worker.base_, worker.source_)
     {
+        if (worker.mods_.follow_ups()) opts = options;
     }
 
     void send(const resolve::Outgoing& o)
@@ -127,16 +150,33 @@ struct Worker::Pending {
         if (internal) {
             InternalDone cb = std::move(internal);
             cb(*req);
-        } else {
+        } else if (!follow) {
             w.mods_.on_resolved(q, *req);
         }
         if (reply) {
-            size_t limit = udp ? udp_limit(q, reply->limit()) : reply->limit();
+            const dns::Query& cq = follow ? client_q : q; // whom the answer is for
+            size_t limit = udp ? udp_limit(cq, reply->limit()) : reply->limit();
             std::vector<uint8_t> buf(limit);
             dns::ResponseBuilder b(buf, limit);
-            if (w.begin_answer(q, b)) {
-                req->write_answer(b);
-                w.mods_.on_answer(q, true, b.rcode(), b, !udp);
+            if (w.begin_answer(cq, b)) {
+                if (follow) {
+                    follow->complete(*req, b);
+                } else {
+                    req->write_answer(b);
+                    if (opts && w.follow_up(q, *opts, udp, pad, b,
+                                            [this] { return std::move(reply); }) ==
+                                    Follow::deferred) {
+                        w.retire(this);
+                        return;
+                    }
+                }
+                if (!w.policy_.postrules().empty()) {
+                    policy::Client c;
+                    c.src = peer.ss_family ? reinterpret_cast<const sockaddr*>(&peer) : nullptr;
+                    c.tcp = stream;
+                    w.apply_postrules(cq, c, b);
+                }
+                w.mods_.on_answer(cq, true, b.rcode(), b, !udp);
                 b.set_padding(pad);
                 size_t n = b.finish(w.edns_size_);
                 reply->send({buf.data(), n});
@@ -190,6 +230,30 @@ bool Worker::answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b)
     return true;
 }
 
+void Worker::apply_postrules(const dns::Query& q, const policy::Client& c,
+                             dns::ResponseBuilder& b) const
+{
+    // Knot Resolver 5.6 runs them in its finish phase, not for a failed
+    // request (here: SERVFAIL), on the client's question.
+    if (b.rcode() == dns::rcode::SERVFAIL) return;
+    const policy::Decision d = policy_.evaluate_post(q, defaults_, c);
+    switch (d.final) {
+    case policy::ActionKind::deny:
+    case policy::ActionKind::drop:
+    case policy::ActionKind::refuse:
+    case policy::ActionKind::answer:
+    case policy::ActionKind::done:
+    case policy::ActionKind::fail:
+        // The final action's answer replaces the one written.
+        if (begin_answer(q, b)) policy::write_answer(d.final, d.action, q, b);
+        return;
+    case policy::ActionKind::reroute: // rewrites the answer written
+        if (d.action && d.action->reroute) policy::reroute_answer(*d.action->reroute, b);
+        return;
+    default: return; // PASS, FORWARD, chain actions: too late to matter
+    }
+}
+
 bool Worker::begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const
 {
     // Room for the modules' options (NSID) and an Extended DNS Error; a
@@ -221,17 +285,47 @@ void Worker::retire(Pending* p)
     event_active(reaper_.get(), EV_TIMEOUT, 0);
 }
 
+namespace {
+
+// Knot Resolver 5.6 resolves class IN questions of ordinary types only: other
+// classes and libknot's meta types (SIG, OPT, TKEY, TSIG, IXFR, AXFR, ANY)
+// get SERVFAIL before any policy rule, special name or hint is consulted.
+bool resolvable(const dns::Query& q)
+{
+    if (q.qclass != dns::klass::IN) return false;
+    switch (q.qtype) {
+    case 24: // SIG
+    case dns::type::OPT:
+    case 249: // TKEY
+    case 250: // TSIG
+    case dns::type::IXFR:
+    case dns::type::AXFR:
+    case dns::type::ANY: return false;
+    default: return true;
+    }
+}
+
+} // namespace
+
 bool Worker::answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const
 {
     if (hints_.empty() || q.qclass != dns::klass::IN) return false;
     auto name = q.qname_lower.view();
+    // As Knot Resolver 5.6's hints: a name under arpa. is only ever a
+    // reverse name, even when it was also given addresses.
+    static const dns::Name arpa = [] {
+        dns::Name n;
+        dns::name_from_text("arpa.", n);
+        return n;
+    }();
     auto it = hints_.names.find(name);
-    if (it == hints_.names.end()) return answer_hinted_reverse(q, b);
-    // A hinted name is answered here whatever the type: the addresses of
-    // the family asked for, else NODATA (as Knot Resolver's hints do by
-    // default). Resolving the other types would let an AAAA query get
-    // NXDOMAIN for a name whose A the hints give. hints.use_nodata(false)
-    // resolves them instead.
+    if (it == hints_.names.end() || dns::name_in_zone(name, arpa.view()))
+        return answer_hinted_reverse(q, b);
+    // A hinted name is answered here whatever the type (ANY and the other
+    // meta types never get here): the addresses of the family asked for,
+    // else NODATA (as Knot Resolver's hints do by default). Resolving the
+    // other types would let an AAAA query get NXDOMAIN for a name whose A
+    // the hints give. hints.use_nodata(false) resolves them instead.
     const int family = q.qtype == dns::type::A ? AF_INET : q.qtype == dns::type::AAAA ? AF_INET6 : 0;
     bool any = false;
     for (const auto& a : it->second) {
@@ -261,6 +355,17 @@ bool Worker::resolve_internal(const dns::Name& name, uint16_t type, InternalFlag
     q.edns.udp_size = dns::kDefaultEdnsSize;
     resolve::RequestOptions opts = defaults_;
     opts.no_cache = opts.no_cache || flags.no_cache;
+    if (flags.refresh) {
+        // A refresh goes where a client's question would (FORWARD, STUB),
+        // as Knot Resolver's resolve() passes the policy; answered by a
+        // rule (DENY...): nothing to refresh.
+        const policy::Decision d = policy_.evaluate(q, defaults_);
+        if (d.final != policy::ActionKind::pass && d.final != policy::ActionKind::forward &&
+            d.final != policy::ActionKind::stub)
+            return false;
+        opts = d.options();
+        opts.refresh = true;
+    }
     auto p = std::make_unique<Pending>(*this, q, false, 0, opts);
     p->internal = std::move(done);
     Pending* raw = p.get();
@@ -277,9 +382,51 @@ bool Worker::resolve_internal(const dns::Name& name, uint16_t type, InternalFlag
     return true;
 }
 
+Worker::Follow Worker::follow_up(const dns::Query& q, const resolve::RequestOptions& opts, bool udp,
+                                 uint16_t pad, dns::ResponseBuilder& b, const TakeReply& take)
+{
+    auto f = mods_.follow_up(q, opts, b);
+    return f ? start_follow_up(q, std::move(f), opts, udp, pad, b, take) : Follow::skipped;
+}
+
+Worker::Follow Worker::start_follow_up(const dns::Query& q, std::unique_ptr<modules::FollowUp> f,
+                                       const resolve::RequestOptions& opts, bool udp, uint16_t pad,
+                                       dns::ResponseBuilder& b, const TakeReply& take)
+{
+    if (!f || !resolver_ || pending_.size() >= kMaxPending) return Follow::skipped;
+    dns::Query fq = q; // the client's flags: RD, CD, DO, EDNS
+    fq.qname = f->name;
+    fq.qname_lower = f->name;
+    dns::name_lower(fq.qname_lower);
+    fq.qtype = f->type;
+    fq.qclass = dns::klass::IN;
+    auto p = std::make_unique<Pending>(*this, fq, udp, pad, opts);
+    resolve::Outgoing o;
+    if (p->req->produce(o) == resolve::Step::done) { // from the cache: answer now
+        if (!begin_answer(q, b)) return Follow::skipped; // cannot happen: it fitted before
+        f->complete(*p->req, b);
+        return Follow::answered;
+    }
+    p->reply = take ? take() : nullptr;
+    if (!p->reply) return Follow::skipped; // no way to answer later: `b` as it was
+    p->follow = std::move(f);
+    p->client_q = q;
+    Pending* raw = p.get();
+    pending_.push_back(std::move(p));
+    raw->pos = std::prev(pending_.end());
+    stats_.concurrent = pending_.size();
+    raw->send(o);
+    return Follow::deferred;
+}
+
 bool Worker::resolve(const dns::Name& name, uint16_t type, bool cd, Done done)
 {
     return resolve_internal(name, type, {cd, false}, std::move(done));
+}
+
+bool Worker::refresh(const dns::Name& name, uint16_t type, Done done)
+{
+    return resolve_internal(name, type, {false, false, true}, std::move(done));
 }
 
 namespace {
@@ -329,6 +476,27 @@ void Worker::batch(bool on)
         c->hold_reads(on);
 }
 
+void Worker::mirror(std::span<const uint8_t> query, const policy::Decision& d)
+{
+    for (const policy::Action* a : d.mirrors) {
+        for (const auto& t : a->targets) {
+            net::Fd& fd = t.family() == AF_INET6 ? mirror6_ : mirror4_;
+            if (!fd) {
+                fd = net::Fd(::socket(t.family(), SOCK_DGRAM, 0));
+                if (fd) {
+                    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+                    ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+                }
+            }
+            if (!fd ||
+                ::sendto(fd.get(), query.data(), query.size(), 0,
+                         reinterpret_cast<const sockaddr*>(&t.ss), t.len) < 0)
+                KR_LOG(debug, "policy", "MIRROR to %s: %s",
+                       resolve::address_to_string(t).c_str(), std::strerror(errno));
+        }
+    }
+}
+
 size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& client,
                       std::span<uint8_t> out)
 {
@@ -351,14 +519,33 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
         begun = begin_answer(q, b);
         if (!begun) break;
         if (mods_.answer_early(q, b)) break; // refuse_nord: RD=0 is refused first
-        const bool special = policy::maybe_special(q);
-        if ((special && policy::answer_special(q, b)) || answer_hints(q, b)) break;
+        if (!resolvable(q)) { // as Knot Resolver 5.6, before any policy rule
+            b.set_rcode(dns::rcode::SERVFAIL);
+            break;
+        }
 
-        policy::Decision d = policy_.evaluate(q, defaults_);
+        // Knot Resolver 5.6's order: the policy rules; when none decided, the
+        // special-use names (policy.special_names); then the hints (even after
+        // PASS or FORWARD); then the cache and resolution. The view rules
+        // (view:addr, view:tsig) come after the rules and the special names,
+        // when neither finished the query, as 5.6's view module does.
+        policy::Client pc = policy_client(client);
+        policy::Decision d = policy_.evaluate(q, defaults_, pc);
+        if (policy_.has_views() && policy::Policy::views_apply(d)) {
+            if (!d.decided() && policy::maybe_special(q) && policy::answer_special(q, b)) break;
+            dns::Name tsig_key;
+            if (q.tsig_owner != 0 && dns::read_name_at(query, q.tsig_owner, tsig_key))
+                pc.tsig_key = tsig_key.view();
+            policy_.evaluate_views(q, pc, d);
+        }
+        if (!d.mirrors.empty()) mirror(query, d);
         switch (d.final) {
         case policy::ActionKind::deny:
         case policy::ActionKind::drop:
         case policy::ActionKind::refuse:
+        case policy::ActionKind::done: // a Lua action's kres.DONE / kres.FAIL
+        case policy::ActionKind::fail:
+        case policy::ActionKind::answer: // policy.ANSWER, RPZ local data and NODATA
             // Knot Resolver 5.6's answers (DROP: SERVFAIL + EDE, not silence).
             policy::write_answer(d.final, d.action, q, b);
             break;
@@ -370,28 +557,48 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
             }
             [[fallthrough]];
         default:
-            if (special && d.final == policy::ActionKind::pass &&
-                d.options().forward.empty() && policy::answer_blocked(q, b))
-                break;
+            if (!d.decided() && policy::maybe_special(q) && policy::answer_special(q, b)) break;
+            if (answer_hints(q, b)) break;
             if (!resolver_) {
                 b.set_rcode(dns::rcode::REFUSED);
                 break;
             }
-            if (resolver_->answer_from_cache(q, d.options(), b))
+            // A module's second question (dns64): instead of this one, or after it.
+            const bool follow = mods_.follow_ups();
+            auto take = [&client] { return client.defer ? client.defer() : nullptr; };
+            if (follow) {
+                const Follow r = start_follow_up(q, mods_.redirect(q, d.options()), d.options(),
+                                                 udp, padding_for(q, client.transport), b, take);
+                if (r == Follow::deferred) return net::kDeferred;
+                if (r == Follow::answered) break;
+            }
+            if (resolver_->answer_from_cache(q, d.options(), b)) {
+                if (follow && follow_up(q, d.options(), udp, padding_for(q, client.transport), b,
+                                        take) == Follow::deferred)
+                    return net::kDeferred;
                 break;
+            }
+            const uint16_t pad = padding_for(q, client.transport);
             if (pending_.size() >= kMaxPending) { // overloaded: shed, the client retries
                 ++stats_.dropped;
                 return 0;
             }
-            auto p = std::make_unique<Pending>(*this, q, udp, padding_for(q, client.transport),
-                                               d.options());
+            auto p = std::make_unique<Pending>(*this, q, udp, pad, d.options());
             resolve::Outgoing o;
             if (p->req->produce(o) == resolve::Step::done) { // answered from the cache
                 p->req->write_answer(b);
                 mods_.on_resolved(q, *p->req);
+                if (follow && follow_up(q, d.options(), udp, pad, b, take) == Follow::deferred)
+                    return net::kDeferred;
                 break;
             }
             p->reply = client.defer ? client.defer() : nullptr;
+            if (!policy_.postrules().empty() && client.peer) {
+                std::memcpy(&p->peer, client.peer,
+                            client.peer->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                                               : sizeof(sockaddr_in));
+                p->stream = !udp;
+            }
             Pending* raw = p.get();
             pending_.push_back(std::move(p));
             raw->pos = std::prev(pending_.end());
@@ -420,6 +627,7 @@ size_t Worker::answer(std::span<const uint8_t> query, const net::ClientInfo& cli
         ++stats_.dropped;
         return 0;
     }
+    if (ok && !policy_.postrules().empty()) apply_postrules(q, policy_client(client), b);
     mods_.on_answer(q, ok, b.rcode(), b, !udp);
     b.set_padding(padding_for(q, client.transport));
     return b.finish(edns_size_);

@@ -74,12 +74,14 @@ public:
     struct InternalFlags {
         bool cd = false;
         bool no_cache = false;
+        bool refresh = false; // RequestOptions::refresh
     };
     bool resolve_internal(const dns::Name& name, uint16_t type, InternalFlags flags,
                           InternalDone done);
 
     // modules::Services (valid once set_resolver() ran).
     bool resolve(const dns::Name& name, uint16_t type, bool cd, Done done) override;
+    bool refresh(const dns::Name& name, uint16_t type, Done done) override;
     std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) override;
     resolve::Config& resolver_config() override;
     uint64_t wall_s() const override;
@@ -88,11 +90,31 @@ private:
     struct Pending;
     friend struct Pending;
     bool answer_hints(const dns::Query& q, dns::ResponseBuilder& b) const;
+    // policy.MIRROR: a copy of the client's query to each target (UDP,
+    // fire and forget; a failure is logged at debug level only).
+    void mirror(std::span<const uint8_t> query, const policy::Decision& d);
     bool answer_hinted_reverse(const dns::Query& q, dns::ResponseBuilder& b) const;
     bool begin_answer(const dns::Query& q, dns::ResponseBuilder& b) const;
+    // policy.add(rule, true): the postrules run on the finished answer in
+    // `b` (not on a SERVFAIL, as 5.6 skips failed requests); a final DENY,
+    // DROP, REFUSE, ANSWER or a Lua action's outcome replaces it.
+    void apply_postrules(const dns::Query& q, const policy::Client& c,
+                         dns::ResponseBuilder& b) const;
     // The padding block for an answer to `q` over `t` (0: none).
     uint16_t padding_for(const dns::Query& q, net::Transport t) const;
     void retire(Pending* p);
+    // A module's follow-up question (dns64, modules/module.hpp) for the
+    // answer to the client's `q`, resolved with `opts`. answered: the final
+    // answer is in `b` now (the follow-up came from the cache); deferred:
+    // the reply taken with `take` gets it later; skipped: `b` as it was
+    // (no follow-up, overloaded, or nothing to answer later with).
+    enum class Follow { answered, deferred, skipped };
+    using TakeReply = std::function<std::unique_ptr<net::DeferredReply>()>;
+    Follow follow_up(const dns::Query& q, const resolve::RequestOptions& opts, bool udp,
+                     uint16_t pad, dns::ResponseBuilder& b, const TakeReply& take);
+    Follow start_follow_up(const dns::Query& q, std::unique_ptr<modules::FollowUp> f,
+                           const resolve::RequestOptions& opts, bool udp, uint16_t pad,
+                           dns::ResponseBuilder& b, const TakeReply& take);
 
     const modules::Registry& mods_;
     const policy::Policy& policy_;
@@ -104,6 +126,7 @@ private:
     resolve::Resolver* resolver_ = nullptr;
     event_base* base_ = nullptr;
     net::UpstreamSource source_;
+    net::Fd mirror4_, mirror6_; // policy.MIRROR's sockets, opened on first use
     // TLS_FORWARD connections, kept open across requests (before pending_:
     // requests are destroyed first and only cancel their tickets).
     std::unique_ptr<net::TlsUpstreamPool> tls_pool_;

@@ -58,8 +58,9 @@ uint32_t remaining(const codec::Header& h, uint64_t now) {
 // Hands an RRset to `v`; true when it took all of it.
 // `rdata_list` is the codec's rdata pairs followed by the RRSIG section
 // (u16 count, pairs): tail() of a decoded value, as the front table keeps it.
-bool deliver(RRsetVisitor& v, uint32_t ttl, uint8_t rank, uint8_t security, uint16_t count,
-             std::span<const uint8_t> rdata_list) {
+bool deliver(RRsetVisitor& v, uint32_t ttl, uint32_t stored_ttl, uint8_t rank, uint8_t security,
+             uint16_t count, std::span<const uint8_t> rdata_list) {
+    v.stored_ttl = stored_ttl;
     if (!v.begin(ttl, static_cast<Rank>(rank), static_cast<Security>(security), count))
         return false;
     codec::RdataIter it(rdata_list, count);
@@ -363,6 +364,7 @@ std::optional<RRset> LmdbCache::get_rrset(std::span<const uint8_t> owner, uint16
         RRset rr;
         rr.type = type;
         rr.ttl = remaining(d.h, now);
+        rr.stored_ttl = d.h.ttl;
         rr.rank = static_cast<Rank>(d.h.rank);
         rr.security = static_cast<Security>(d.h.security);
         rr.rdatas.reserve(d.rdata_count);
@@ -402,8 +404,8 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
         hash = FrontTable::hash(owner, type);
         if (const auto* e = rrset_hit(*front, owner, type, hash, now)) {
             ++counters_.hits;
-            return deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->security, e->count,
-                           e->rdata_list());
+            return deliver(v, remaining(e->expire, e->ttl, now), e->ttl, e->rank, e->security,
+                           e->count, e->rdata_list());
         }
     }
     keys::Key key;
@@ -418,7 +420,8 @@ bool LmdbCache::visit_rrset(std::span<const uint8_t> owner, uint16_t type, uint6
         found = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (found != Found::live) return MDB_SUCCESS;
         if (front != nullptr) fill_rrset(*front, txn, owner, hash, key, d);
-        taken = deliver(v, remaining(d.h, now), d.h.rank, d.h.security, d.rdata_count, tail(d));
+        taken = deliver(v, remaining(d.h, now), d.h.ttl, d.h.rank, d.h.security, d.rdata_count,
+                        tail(d));
         return MDB_SUCCESS;
     });
     if (found == Found::corrupt) drop_corrupt(key, Kind::rrset, type, now);
@@ -474,8 +477,8 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
         hash = FrontTable::hash_of(owner_hash, type, FrontTable::kRRset);
         negative_hash = FrontTable::hash_of(owner_hash, type, FrontTable::kNegative);
         if (const auto* e = rrset_hit(*front, owner, type, hash, now)) {
-            if (deliver(v, remaining(e->expire, e->ttl, now), e->rank, e->security, e->count,
-                        e->rdata_list())) {
+            if (deliver(v, remaining(e->expire, e->ttl, now), e->ttl, e->rank, e->security,
+                        e->count, e->rdata_list())) {
                 ++counters_.hits;
                 return Answer::positive;
             }
@@ -486,7 +489,7 @@ Answer LmdbCache::visit_answer(std::span<const uint8_t> owner, uint16_t type, ui
             const auto rest = e->rdata_list().subspan(sizeof t);
             if (!n.negative({t.nxdomain != 0, static_cast<Security>(t.security),
                              remaining(e->expire, e->ttl, now), rest.first(t.soa_owner_len),
-                             rest.subspan(t.soa_owner_len, t.soa_rdata_len)})) {
+                             rest.subspan(t.soa_owner_len, t.soa_rdata_len), e->ttl})) {
                 ++counters_.misses;
                 return Answer::none;
             }
@@ -515,7 +518,7 @@ Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type
         f_rr = lookup_read(txn, key, Kind::rrset, type, now, d);
         if (f_rr == Found::live) {
             if (front != nullptr && copy_rrset) fill_rrset(*front, txn, owner, hash, key, d);
-            if (deliver(v, remaining(d.h, now), d.h.rank, d.h.security, d.rdata_count,
+            if (deliver(v, remaining(d.h, now), d.h.ttl, d.h.rank, d.h.security, d.rdata_count,
                         tail(d))) {
                 out = Answer::positive;
                 return MDB_SUCCESS;
@@ -530,7 +533,7 @@ Answer LmdbCache::answer_from_lmdb(std::span<const uint8_t> owner, uint16_t type
         if (front != nullptr)
             fill_negative(*front, txn, negative_hash, owner, type, {&key, &nx, &nd}, nxdomain, d);
         if (n.negative({nxdomain, static_cast<Security>(d.h.security), remaining(d.h, now),
-                        d.soa_owner, d.soa_rdata}))
+                        d.soa_owner, d.soa_rdata, d.h.ttl}))
             out = Answer::negative;
         return MDB_SUCCESS;
     });
@@ -621,6 +624,7 @@ std::optional<Negative> LmdbCache::get_negative(std::span<const uint8_t> owner, 
         Negative n;
         n.nxdomain = f_nx == Found::live;
         n.ttl = remaining(d.h, now);
+        n.stored_ttl = d.h.ttl;
         n.soa_owner.assign(d.soa_owner.begin(), d.soa_owner.end());
         n.soa_rdata.assign(d.soa_rdata.begin(), d.soa_rdata.end());
         n.security = static_cast<Security>(d.h.security);

@@ -53,6 +53,7 @@ enum class Rank : uint8_t {
 struct RRset {
     uint16_t type = 0;
     uint32_t ttl = 0; // remaining, aged to `now`
+    uint32_t stored_ttl = 0; // as stored, before aging (0: unknown)
     Rank rank = Rank::glue;
     Security security = Security::unknown;
     std::vector<std::vector<uint8_t>> rdatas; // each in wire form, names uncompressed
@@ -62,6 +63,7 @@ struct RRset {
 struct Negative {
     bool nxdomain = false;          // else NODATA for the type asked
     uint32_t ttl = 0;               // remaining
+    uint32_t stored_ttl = 0;        // as stored, before aging (0: unknown)
     std::vector<uint8_t> soa_owner; // wire
     std::vector<uint8_t> soa_rdata; // wire, uncompressed
     Security security = Security::unknown;
@@ -98,6 +100,11 @@ class RRsetVisitor {
         return true;
     }
 
+    // The TTL the RRset was stored with (before aging), set by the cache
+    // just before begin() (0 when the cache does not know it): with the
+    // aged TTL it tells an entry about to expire (predict's prefetch).
+    uint32_t stored_ttl = 0;
+
   protected:
     ~RRsetVisitor() = default;
 };
@@ -112,6 +119,7 @@ struct NegativeView {
     uint32_t ttl = 0;
     std::span<const uint8_t> soa_owner;
     std::span<const uint8_t> soa_rdata;
+    uint32_t stored_ttl = 0; // before aging (0: unknown), as RRsetVisitor::stored_ttl
 };
 
 class NegativeVisitor {
@@ -166,7 +174,12 @@ class Cache {
                            const std::vector<std::span<const uint8_t>>& rdatas, Rank rank,
                            uint64_t now, Security security = Security::unknown,
                            const std::vector<std::span<const uint8_t>>& sigs = {}) = 0;
-    // Unexpired data only.
+    // Unexpired data only. Every lookup takes `now` as given: asked as of
+    // a time in the past (`now` - N), the cache also returns entries that
+    // expired less than N seconds ago, with TTLs counted from that time;
+    // expired entries stay stored until eviction makes room. That is how
+    // serve-stale (RFC 8767, resolve::RequestOptions::serve_stale_s) reads
+    // them.
     virtual std::optional<RRset> get_rrset(std::span<const uint8_t> owner, uint16_t type,
                                            uint64_t now) = 0;
     // A hint that visit_rrset(owner, type) follows soon: the cache starts

@@ -12,6 +12,7 @@ namespace {
 constexpr size_t kMaxLabel = 63;     // RFC 1035 2.3.4
 constexpr int kMaxPointerHops = 64;  // our bound; a legal name never needs this many
 constexpr size_t kRrFixed = 10;      // TYPE, CLASS, TTL, RDLENGTH (RFC 1035 4.1.3)
+constexpr uint16_t kTypeTsig = 250;   // RFC 8945
 constexpr size_t kOptFixed = 1 + kRrFixed; // root owner + fixed part (RFC 6891 6.1.2)
 constexpr size_t kOptionHeader = 4;  // OPTION-CODE, OPTION-LENGTH (RFC 6891 6.1.2)
 constexpr size_t kMaxMessage = 65535;
@@ -348,6 +349,7 @@ ParseStatus parse_query(std::span<const uint8_t> wire, Query& out)
     out.qtype = out.qclass = 0;
     out.question_end = 0;
     out.edns = Edns{};
+    out.tsig_owner = 0;
     // RFC 1035 4.1.1: without a whole header there is no ID to answer to.
     if (wire.size() < kHeaderSize)
         return ParseStatus::drop;
@@ -399,8 +401,11 @@ ParseStatus parse_query(std::span<const uint8_t> wire, Query& out)
     // 6.1.1, 6.1.2). Others (e.g. TSIG) are skipped here.
     bool bad_version = false;
     for (uint16_t i = 0; i < arcount; ++i) {
+        const size_t owner = pos;
         if (!read_rr(wire, pos, rr))
             return ParseStatus::formerr;
+        if (rr.type == kTypeTsig && owner <= 0xffff)
+            out.tsig_owner = static_cast<uint16_t>(owner);
         if (rr.type != type::OPT)
             continue;
         if (out.edns.present || rr.owner_len != 1)
@@ -415,6 +420,29 @@ ParseStatus parse_query(std::span<const uint8_t> wire, Query& out)
         return ParseStatus::formerr;
     // RFC 6891 6.1.3: a version we do not implement gets BADVERS.
     return bad_version ? ParseStatus::badvers : ParseStatus::ok;
+}
+
+bool read_name_at(std::span<const uint8_t> wire, size_t pos, Name& out)
+{
+    size_t next = 0, len = 0;
+    if (!skip_name(wire, pos, next, len))
+        return false;
+    // skip_name() checked every label and pointer: follow them again.
+    size_t n = 0;
+    while (true) {
+        const uint8_t b = wire[pos];
+        if ((b & 0xC0) == 0xC0) {
+            pos = (size_t{b & 0x3Fu} << 8) | wire[pos + 1];
+            continue;
+        }
+        lower_copy(wire.data() + pos, out.wire.data() + n, size_t{1} + b);
+        n += size_t{1} + b;
+        pos += size_t{1} + b;
+        if (b == 0)
+            break;
+    }
+    out.len = static_cast<uint8_t>(n);
+    return true;
 }
 
 // ---- response writing ----
@@ -622,6 +650,77 @@ size_t ResponseBuilder::finish(uint16_t our_udp_size)
         put16(buf_, 4 + 2 * i, counts_[i]);
     finished_ = true;
     return pos_;
+}
+
+
+// ---- reading back what was written (answer hooks) ----
+
+ResponseBuilder::Cursor ResponseBuilder::first_rr() const
+{
+    if (!begun_)
+        return {pos_, 0};
+    const size_t start =
+        qname_.empty() ? kHeaderSize : static_cast<size_t>(qname_.data() - buf_.data()) + qname_.size() + 4;
+    return {start, 0};
+}
+
+bool ResponseBuilder::next_rr(Cursor& c, WrittenRr& out) const
+{
+    const size_t total = size_t{counts_[kAn]} + counts_[kNs] + counts_[kAr];
+    if (!begun_ || c.index >= total || c.pos >= pos_)
+        return false;
+    const std::span<const uint8_t> w(buf_.data(), pos_);
+    size_t p = c.pos;
+    // add_rr() writes an owner either in full or as a pointer to the question.
+    if ((w[p] & 0xC0) == 0xC0) {
+        if (p + 2 > w.size() || qname_.empty())
+            return false;
+        out.owner = qname_;
+        p += 2;
+    } else {
+        const size_t start = p;
+        while (p < w.size() && w[p] != 0)
+            p += 1 + w[p];
+        if (p >= w.size())
+            return false;
+        ++p;
+        out.owner = w.subspan(start, p - start);
+    }
+    if (p + kRrFixed > w.size())
+        return false;
+    out.type = get16(w, p);
+    out.klass = get16(w, p + 2);
+    out.ttl = get32(w, p + 4);
+    const size_t len = get16(w, p + 8);
+    p += kRrFixed;
+    if (p + len > w.size())
+        return false;
+    out.rdata = w.subspan(p, len);
+    out.section = c.index < counts_[kAn]                  ? Section::answer
+                  : c.index < size_t{counts_[kAn]} + counts_[kNs] ? Section::authority
+                                                                  : Section::additional;
+    c.pos = p + len;
+    ++c.index;
+    return true;
+}
+
+bool ResponseBuilder::rewrite_rdata(const WrittenRr& rr, std::span<const uint8_t> rdata)
+{
+    if (!begun_ || finished_ || rr.rdata.size() != rdata.size() || rr.rdata.data() < buf_.data() ||
+        rr.rdata.data() + rr.rdata.size() > buf_.data() + pos_)
+        return false;
+    const size_t at = static_cast<size_t>(rr.rdata.data() - buf_.data());
+    std::copy(rdata.begin(), rdata.end(), buf_.begin() + static_cast<std::ptrdiff_t>(at));
+    return true;
+}
+
+void ResponseBuilder::erase_rr(const Cursor& at, const Cursor& next, Section s)
+{
+    if (finished_ || next.pos <= at.pos || next.pos > pos_)
+        return;
+    std::memmove(buf_.data() + at.pos, buf_.data() + next.pos, pos_ - next.pos);
+    pos_ -= next.pos - at.pos;
+    --counts_[s == Section::answer ? kAn : s == Section::authority ? kNs : kAr];
 }
 
 } // namespace kresd::dns

@@ -88,6 +88,9 @@ struct Query {
     uint16_t qclass = 0;
     size_t question_end = 0; // offset just after the question in the packet
     Edns edns;
+    // Offset of the owner name of a TSIG record in the additional section
+    // (0: none). Not verified; read it with read_name_at().
+    uint16_t tsig_owner = 0;
 };
 
 enum class ParseStatus {
@@ -111,6 +114,10 @@ enum class ParseStatus {
 // are not parsed (their format belongs to that version). `out` is reset
 // first; on formerr/notimp only id, opcode, rd, ad and cd are meaningful.
 ParseStatus parse_query(std::span<const uint8_t> wire, Query& out);
+
+// Reads the (possibly compressed) name at `pos` of a message parse_query()
+// accepted, lower-cased into `out`. False when it is not a valid name.
+bool read_name_at(std::span<const uint8_t> wire, size_t pos, Name& out);
 
 enum class Section { answer, authority, additional };
 
@@ -180,8 +187,65 @@ public:
     {
         return counts_[s == Section::answer ? 1 : s == Section::authority ? 2 : 3];
     }
+    // The AD flag as set so far.
+    bool ad() const { return begun_ && (buf_[3] & 0x20) != 0; }
+
+    // For answer hooks that read or change what was written (the modules
+    // renumber and dns64): one record written so far. `owner` is the
+    // question's name where a compression pointer was written, else the
+    // name as written (add_rr() writes no other pointers); the spans point
+    // into the message and hold until the next change to it.
+    struct WrittenRr {
+        Section section = Section::answer;
+        std::span<const uint8_t> owner;
+        uint16_t type = 0, klass = 0;
+        uint32_t ttl = 0;
+        std::span<const uint8_t> rdata;
+    };
+    // Calls fn(const WrittenRr&) for each record written so far, in order
+    // (not the OPT record, which finish() writes).
+    template <class Fn>
+    void for_each_rr(Fn&& fn) const
+    {
+        Cursor c = first_rr();
+        WrittenRr rr;
+        while (next_rr(c, rr))
+            fn(static_cast<const WrittenRr&>(rr));
+    }
+    // Overwrites the RDATA of a record from for_each_rr() with `rdata` of
+    // the same length (renumber); false (nothing changed) otherwise.
+    bool rewrite_rdata(const WrittenRr& rr, std::span<const uint8_t> rdata);
+    // Removes the records for which drop(const WrittenRr&) is true; those
+    // after them move up. Returns how many were removed.
+    template <class Pred>
+    size_t remove_rrs(Pred&& drop)
+    {
+        Cursor c = first_rr();
+        WrittenRr rr;
+        size_t removed = 0;
+        for (;;) {
+            const Cursor at = c;
+            if (!next_rr(c, rr))
+                break;
+            if (drop(static_cast<const WrittenRr&>(rr))) {
+                erase_rr(at, c, rr.section);
+                c = at;
+                ++removed;
+            }
+        }
+        return removed;
+    }
 
 private:
+    // Where the next written record starts, and its index over all sections.
+    struct Cursor {
+        size_t pos = 0;
+        size_t index = 0;
+    };
+    Cursor first_rr() const;
+    bool next_rr(Cursor& c, WrittenRr& out) const;
+    void erase_rr(const Cursor& at, const Cursor& next, Section s);
+
     void reset();
     bool write_header(const Query& q, uint8_t rcode);
 

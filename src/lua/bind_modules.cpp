@@ -11,6 +11,16 @@ int l_load(lua_State* L)
 {
     Engine& e = engine_of(L);
     std::string spec = check_string(L, 1, "modules.load");
+    // view: built into the policy (lua/view.lua); loading publishes `view`.
+    std::string_view name = std::string_view(spec).substr(0, spec.find_first_of("<>"));
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    if (name == "view") {
+        lua_getglobal(L, "__kresd_view_module");
+        lua_setglobal(L, "view");
+        lua_pushboolean(L, 1);
+        return 1;
+    }
     try {
         e.host().modules->load(spec, L);
     } catch (const std::exception& ex) {

@@ -1,10 +1,16 @@
 // policy.add(): turns the description tables built by lua/policy.lua into
 // typed policy::Rule values.
+#include <arpa/inet.h>
 #include <lua.hpp>
+
+#include <cstdlib>
+#include <optional>
 #include <stdexcept>
 
 #include "lua/engine.hpp"
+#include "lua/rules.hpp"
 #include "net/tls_target.hpp"
+#include "policy/rpz.hpp"
 #include "util/log.hpp"
 
 namespace kresd::lua {
@@ -176,8 +182,106 @@ int l_tls_forward_check(lua_State* L)
     return 0;
 }
 
+// policy.ANSWER's table: {[type] = {rdata = wire or {wire, ...}, ttl = n}}
+// (ttl 1 unless given, as in Knot Resolver 5.6).
+std::shared_ptr<const policy::AnswerData> answer_data(lua_State* L, int idx)
+{
+    constexpr const char* fn = "policy.ANSWER";
+    auto d = std::make_shared<policy::AnswerData>();
+    lua_getfield(L, idx, "nodata");
+    d->nodata = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "rtable");
+    const int t = lua_gettop(L);
+    if (!lua_istable(L, t))
+        luaL_error(L, "%s: expected a table {[kres.type.A] = {rdata=..., ttl=...}}", fn);
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        const int v = lua_gettop(L);
+        if (lua_type(L, v - 1) != LUA_TNUMBER || !lua_istable(L, v))
+            luaL_error(L, "%s: expected entries [type] = {rdata=..., ttl=...}", fn);
+        policy::AnswerData::Set set;
+        set.type = static_cast<uint16_t>(lua_tointeger(L, v - 1));
+        lua_getfield(L, v, "ttl");
+        if (lua_isnumber(L, -1)) set.ttl = static_cast<uint32_t>(lua_tointeger(L, -1));
+        lua_pop(L, 1);
+        lua_getfield(L, v, "rdata");
+        auto take = [&](int at) {
+            size_t len = 0;
+            const char* s = lua_tolstring(L, at, &len);
+            if (lua_type(L, at) != LUA_TSTRING || len > 65535)
+                luaL_error(L, "%s: rdata of type %d must be wire-format strings", fn, set.type);
+            set.rdata.emplace_back(s, s + len);
+        };
+        if (lua_istable(L, -1)) {
+            for (int i = 1;; ++i) {
+                lua_rawgeti(L, -1, i);
+                if (lua_isnil(L, -1)) {
+                    lua_pop(L, 1);
+                    break;
+                }
+                take(lua_gettop(L));
+                lua_pop(L, 1);
+            }
+        } else {
+            take(lua_gettop(L));
+        }
+        lua_pop(L, 2); // rdata, value
+        d->sets.push_back(std::move(set));
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+// policy.REROUTE's prefixes (lua/policy.lua made them {{subnet, target}, ...}):
+// 'ADDR[/LEN]' -> 'ADDR' or 'ADDR!' (the whole address).
+std::shared_ptr<const policy::Reroute> reroute_data(lua_State* L, int idx)
+{
+    constexpr const char* fn = "policy.REROUTE";
+    auto r = std::make_shared<policy::Reroute>();
+    lua_getfield(L, idx, "prefixes");
+    const int t = lua_gettop(L);
+    for (int i = 1; lua_istable(L, t); ++i) {
+        lua_rawgeti(L, t, i);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        std::string from = check_string(L, -2, fn), to = check_string(L, -1, fn);
+        lua_pop(L, 3);
+        policy::Reroute::Prefix p;
+        if (!to.empty() && to.back() == '!') {
+            p.exact = true;
+            to.pop_back();
+        }
+        p.v6 = to.find(':') != std::string::npos;
+        if (inet_pton(p.v6 ? AF_INET6 : AF_INET, to.c_str(), p.target.data()) != 1)
+            luaL_error(L, "%s: invalid address '%s'", fn, to.c_str());
+        const auto slash = from.find('/');
+        const std::string addr = from.substr(0, slash);
+        const bool v6 = addr.find(':') != std::string::npos;
+        const unsigned max = v6 ? 128 : 32;
+        p.bits = max;
+        if (slash != std::string::npos) {
+            char* end = nullptr;
+            const unsigned long n = std::strtoul(from.c_str() + slash + 1, &end, 10);
+            if (end == from.c_str() + slash + 1 || *end != '\0' || n > max)
+                luaL_error(L, "%s: invalid subnet '%s'", fn, from.c_str());
+            p.bits = static_cast<unsigned>(n);
+        }
+        if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), p.subnet.data()) != 1)
+            luaL_error(L, "%s: invalid subnet '%s'", fn, from.c_str());
+        r->prefixes.push_back(p);
+    }
+    lua_pop(L, 1);
+    return r;
+}
+
 policy::Action to_action(lua_State* L, int idx)
 {
+    if (lua_isfunction(L, idx)) return lua_action(L, idx); // lua/rules.hpp
     policy::Action a;
     lua_getfield(L, idx, "__policy_action");
     std::string kind = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
@@ -195,6 +299,15 @@ policy::Action to_action(lua_State* L, int idx)
     else if (kind == "stub") a.kind = K::stub;
     else if (kind == "tls_forward")
         a.kind = K::forward;
+    else if (kind == "answer") {
+        a.kind = K::answer;
+        a.answer = answer_data(L, idx);
+    }
+    else if (kind == "reroute") {
+        a.kind = K::reroute;
+        a.reroute = reroute_data(L, idx);
+    }
+    else if (kind == "mirror") a.kind = K::mirror;
     else luaL_error(L, "policy.add: unknown action '%s'", kind.c_str());
     lua_getfield(L, idx, "message");
     if (lua_isstring(L, -1)) a.message = lua_tostring(L, -1);
@@ -217,13 +330,16 @@ policy::Action to_action(lua_State* L, int idx)
             a.tls.push_back(std::move(t.auth));
         }
         lua_pop(L, 1);
-    } else if (a.kind == K::forward || a.kind == K::stub) {
+    } else if (a.kind == K::forward || a.kind == K::stub || a.kind == K::mirror) {
         lua_getfield(L, idx, "targets");
         for (const auto& t : string_list(L, lua_gettop(L), "policy.FORWARD", false)) {
             auto addr = resolve::parse_address(t);
             if (!addr)
                 luaL_error(L, "policy.%s: '%s' is not an address (IP, IP@port or IP#port)",
-                           a.kind == K::forward ? "FORWARD" : "STUB", t.c_str());
+                           a.kind == K::forward  ? "FORWARD"
+                           : a.kind == K::stub ? "STUB"
+                                               : "MIRROR",
+                           t.c_str());
             a.targets.push_back(*addr);
         }
         lua_pop(L, 1);
@@ -231,9 +347,52 @@ policy::Action to_action(lua_State* L, int idx)
     return a;
 }
 
+// ---- policy.rpz (lua/policy.lua): a userdata holding the loaded zone ----
+constexpr const char* kRpzMeta = "kresd.rpz";
+
+std::shared_ptr<policy::Rpz>& check_rpz(lua_State* L, int idx)
+{
+    return *static_cast<std::shared_ptr<policy::Rpz>*>(luaL_checkudata(L, idx, kRpzMeta));
+}
+
+int l_rpz_gc(lua_State* L)
+{
+    check_rpz(L, 1).~shared_ptr();
+    return 0;
+}
+
+// __kresd_rpz_load(path): reads the zone now (an unreadable file is a
+// config error naming it; bad records only warn).
+int l_rpz_load(lua_State* L)
+{
+    const std::string path = check_string(L, 1, "policy.rpz");
+    std::shared_ptr<policy::Rpz> z;
+    try {
+        z = std::make_shared<policy::Rpz>(path);
+    } catch (const std::exception& e) {
+        return luaL_error(L, "policy.rpz: %s", e.what());
+    }
+    void* mem = lua_newuserdata(L, sizeof(std::shared_ptr<policy::Rpz>));
+    new (mem) std::shared_ptr<policy::Rpz>(std::move(z));
+    if (luaL_newmetatable(L, kRpzMeta)) {
+        lua_pushcfunction(L, l_rpz_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+// __kresd_rpz_check(zone): re-reads the file if it changed (watch timer).
+int l_rpz_check(lua_State* L)
+{
+    lua_pushboolean(L, check_rpz(L, 1)->reload_if_changed());
+    return 1;
+}
+
 int l_policy_add(lua_State* L)
 {
     Engine& e = engine_of(L);
+    if (lua_isfunction(L, 1)) return place_rule(L, lua_filter_rule(L, 1)); // lua/rules.hpp
     luaL_checktype(L, 1, LUA_TTABLE);
     policy::Rule r;
     lua_getfield(L, 1, "filter");
@@ -243,9 +402,17 @@ int l_policy_add(lua_State* L)
     else if (filter == "suffix") r.filter = policy::FilterKind::suffix;
     else if (filter == "suffix_common") r.filter = policy::FilterKind::suffix_common;
     else if (filter == "pattern") r.filter = policy::FilterKind::pattern;
+    else if (filter == "domains") r.filter = policy::FilterKind::domains;
+    else if (filter == "rpz") {
+        r.filter = policy::FilterKind::rpz;
+        lua_getfield(L, 1, "rpz");
+        r.rpz = check_rpz(L, lua_gettop(L));
+        lua_pop(L, 1);
+    }
     else return luaL_error(L, "policy.add: unknown filter '%s'", filter.c_str());
 
-    if (r.filter == policy::FilterKind::suffix || r.filter == policy::FilterKind::suffix_common) {
+    if (r.filter == policy::FilterKind::suffix || r.filter == policy::FilterKind::suffix_common ||
+        r.filter == policy::FilterKind::domains) {
         lua_getfield(L, 1, "names");
         int t = lua_gettop(L);
         for (int i = 1;; ++i) {
@@ -274,14 +441,20 @@ int l_policy_add(lua_State* L)
         lua_pop(L, 1);
     }
     lua_getfield(L, 1, "action");
-    if (!lua_istable(L, -1)) return luaL_error(L, "policy.add: the rule has no action");
+    if (!lua_istable(L, -1) && !lua_isfunction(L, -1))
+        return luaL_error(L, "policy.add: the rule has no action");
     r.action = to_action(L, lua_gettop(L));
     lua_pop(L, 1);
-    e.host().policy->add(std::move(r));
-    return 0;
+    (void)e;
+    return place_rule(L, std::move(r)); // lua/rules.hpp: policy list or view, by argument 2
 }
 
 } // namespace
+
+policy::Action read_action(lua_State* L, int idx)
+{
+    return to_action(L, idx);
+}
 
 void bind_policy(lua_State* L)
 {
@@ -289,6 +462,10 @@ void bind_policy(lua_State* L)
     lua_setglobal(L, "__kresd_policy_add");
     lua_pushcfunction(L, l_tls_forward_check);
     lua_setglobal(L, "__kresd_tls_forward_check");
+    lua_pushcfunction(L, l_rpz_load);
+    lua_setglobal(L, "__kresd_rpz_load");
+    lua_pushcfunction(L, l_rpz_check);
+    lua_setglobal(L, "__kresd_rpz_check");
 }
 
 } // namespace kresd::lua

@@ -29,7 +29,8 @@ int message_handler(lua_State* L)
         // The prelude's own helpers (panic, env, the sandbox) are not where
         // the user's mistake is: look further up, and drop their position.
         std::string_view src(ar.source);
-        if (src.ends_with("/prelude.lua") || src.ends_with("/policy.lua")) {
+        if (src.ends_with("/prelude.lua") || src.ends_with("/policy.lua") ||
+            src.ends_with("/view.lua")) {
             std::string prefix = std::string(ar.source + 1) + ":";
             if (std::string_view(msg).starts_with(prefix)) {
                 const char* rest = std::strchr(msg + prefix.size(), ':');
@@ -107,9 +108,10 @@ Engine::Engine(Host host, const std::string& luadir) : host_(std::move(host))
     bind_modules(L_);
     bind_misc(L_);
     bind_policy(L_);
+    bind_lua_rules(L_);
     bind_cache(L_);
     bind_trust_anchors(L_);
-    for (const char* file : {"prelude.lua", "policy.lua"}) {
+    for (const char* file : {"prelude.lua", "kres.lua", "policy.lua", "view.lua"}) {
         std::string path = luadir + "/" + file;
         if (luaL_dofile(L_, path.c_str()) != 0) {
             std::string msg = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "unknown error";

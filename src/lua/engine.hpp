@@ -134,6 +134,9 @@ void bind_modules(lua_State* L);  // modules
 void bind_misc(lua_State* L);     // option, verbose, log_level, user, todname
 
 void bind_policy(lua_State* L);   // policy.add (constructors in lua/policy.lua)
+// Lua-function rules, views, policy.del and rule listing (lua/rules.hpp);
+// after bind_policy.
+void bind_lua_rules(lua_State* L);
 void bind_cache(lua_State* L);    // cache, hints
 // trust_anchors, mode; creates Host::resolve_config->anchors (the built-in
 // root anchors) when it is null, so the Resolver made after the config

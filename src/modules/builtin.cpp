@@ -19,6 +19,12 @@ constexpr Entry kBuiltin[] = {
     {"bogus_log", make_bogus_log},
     {"edns_keepalive", make_edns_keepalive},
     {"refuse_nord", make_refuse_nord},
+    {"dns64", make_dns64},
+    {"renumber", make_renumber},
+    {"rebinding", make_rebinding},
+    {"workarounds", make_workarounds},
+    {"predict", make_predict},
+    {"serve_stale", make_serve_stale},
 };
 
 } // namespace

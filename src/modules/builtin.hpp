@@ -14,5 +14,11 @@ std::unique_ptr<Module> make_priming();
 std::unique_ptr<Module> make_bogus_log();
 std::unique_ptr<Module> make_edns_keepalive();
 std::unique_ptr<Module> make_refuse_nord();
+std::unique_ptr<Module> make_dns64();
+std::unique_ptr<Module> make_renumber();
+std::unique_ptr<Module> make_rebinding();
+std::unique_ptr<Module> make_workarounds();
+std::unique_ptr<Module> make_predict();
+std::unique_ptr<Module> make_serve_stale();
 
 } // namespace kresd::modules

@@ -22,6 +22,17 @@
 // (answer_early: refuse_nord), and see whether an answer goes over a
 // stream (TCP, TLS, HTTPS: on_answer_to, edns_keepalive).
 //
+// A module may complete an answer with a second question (dns64): it
+// returns a FollowUp from redirect() (before the cache and resolution:
+// resolve this instead) or from follow_up() (after the answer from the
+// cache or resolution was written: resolve this too). The worker resolves
+// the FollowUp's question with the client's request options (policy
+// FORWARD, flags), from the cache or upstream, and then calls its
+// complete() to write the client's answer; the on_answer hooks run on that
+// answer as on any other. A follow-up's own answer is not followed up
+// again. Both hooks are asked only while a loaded module says
+// has_follow_ups(), so they cost nothing otherwise.
+//
 // Loaded by default, as in Knot Resolver 5.6 (default_names()):
 // ta_signal_query, priming, detect_time_skew, ta_sentinel, edns_keepalive,
 // refuse_nord.
@@ -65,11 +76,32 @@ public:
     // loop. False when the question could not be started (resolution off,
     // overloaded).
     virtual bool resolve(const dns::Name& name, uint16_t type, bool cd, Done done) = 0;
+    // As resolve() without cd, but the question itself is not answered
+    // from the cache: it is asked upstream and the answer cached
+    // (RequestOptions::refresh; predict's prefetch). The default resolves.
+    virtual bool refresh(const dns::Name& name, uint16_t type, Done done)
+    {
+        return resolve(name, type, false, std::move(done));
+    }
     virtual std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) = 0;
     // The running resolver's configuration (root hints, trust anchors).
     virtual resolve::Config& resolver_config() = 0;
     // Wall-clock seconds (the resolver's clock).
     virtual uint64_t wall_s() const = 0;
+};
+
+// A second question for one client answer (see above). Owned by the
+// worker until complete() ran or the answer was given up.
+class FollowUp {
+public:
+    virtual ~FollowUp() = default;
+    // The question to resolve (class IN; the client's DO and CD flags).
+    dns::Name name;
+    uint16_t type = 0;
+    // Writes the client's answer into `out`, begun for the client's query
+    // (NOERROR, nothing written yet), from the finished request for
+    // (name, type).
+    virtual void complete(const resolve::Request& done, dns::ResponseBuilder& out) = 0;
 };
 
 class Module {
@@ -100,6 +132,21 @@ public:
     // local data, policy, or the cache fast path, which never hold bogus
     // data); `rcode` as written.
     virtual void on_resolved(const dns::Query&, const resolve::Request&) {}
+    // Whether redirect() / follow_up() may return something (read at load).
+    virtual bool has_follow_ups() const { return false; }
+    // After the policy, before the cache: another question to resolve for
+    // `q` (dns64's reverse names); `opts` are the request's options.
+    virtual std::unique_ptr<FollowUp> redirect(const dns::Query&, const resolve::RequestOptions&)
+    {
+        return nullptr;
+    }
+    // The answer to `q` from the cache or resolution is in `answer` (before
+    // on_answer): a second question that completes it (dns64).
+    virtual std::unique_ptr<FollowUp> follow_up(const dns::Query&, const resolve::RequestOptions&,
+                                                const dns::ResponseBuilder&)
+    {
+        return nullptr;
+    }
     virtual void start(Services&) {}
     virtual void stop() {}
 };
@@ -136,12 +183,21 @@ public:
                    dns::ResponseBuilder& out, bool stream = false) const;
     // The first loaded module that answers `q` itself (answer_early); false if none.
     bool answer_early(const dns::Query& q, dns::ResponseBuilder& out) const;
+    // Whether a loaded module may return follow-ups; the two below ask the
+    // loaded modules in order and return the first one's.
+    bool follow_ups() const { return follow_ups_; }
+    std::unique_ptr<FollowUp> redirect(const dns::Query& q,
+                                       const resolve::RequestOptions& opts) const;
+    std::unique_ptr<FollowUp> follow_up(const dns::Query& q, const resolve::RequestOptions& opts,
+                                        const dns::ResponseBuilder& answer) const;
 
 private:
     std::vector<std::unique_ptr<Module>> loaded_;
     // Unloaded modules are kept: Lua closures may still point at them.
     std::vector<std::unique_ptr<Module>> retired_;
     Services* services_ = nullptr;
+    bool follow_ups_ = false;
+    void note_follow_ups();
 };
 
 } // namespace kresd::modules

@@ -62,6 +62,7 @@ Module* Registry::load(std::string_view spec, lua_State* L)
     }
     mod->bind_lua(L);
     Module* m = loaded_.insert(pos, std::move(mod))->get();
+    note_follow_ups();
     if (services_) m->start(*services_);
     return m;
 }
@@ -74,7 +75,31 @@ bool Registry::unload(std::string_view name)
     (*it)->stop();
     retired_.push_back(std::move(*it));
     loaded_.erase(it);
+    note_follow_ups();
     return true;
+}
+
+void Registry::note_follow_ups()
+{
+    follow_ups_ = std::any_of(loaded_.begin(), loaded_.end(),
+                              [](const auto& m) { return m->has_follow_ups(); });
+}
+
+std::unique_ptr<FollowUp> Registry::redirect(const dns::Query& q,
+                                             const resolve::RequestOptions& opts) const
+{
+    for (const auto& m : loaded_)
+        if (auto f = m->redirect(q, opts)) return f;
+    return nullptr;
+}
+
+std::unique_ptr<FollowUp> Registry::follow_up(const dns::Query& q,
+                                              const resolve::RequestOptions& opts,
+                                              const dns::ResponseBuilder& answer) const
+{
+    for (const auto& m : loaded_)
+        if (auto f = m->follow_up(q, opts, answer)) return f;
+    return nullptr;
 }
 
 std::vector<std::string> Registry::list() const

@@ -196,6 +196,7 @@ public:
     DnsConnection(ServeContext& ctx, evutil_socket_t fd, const sockaddr* peer, int len)
         : Connection(ctx, fd, peer, len, true)
     {
+        if (auto local = local_address(fd)) local_ = *local; // the policy's dst_addr
     }
 
 private:
@@ -229,7 +230,7 @@ private:
             evbuffer_remove(in, query_.data(), len);
             ++ctx_.stats->tcp;
             ++(peer_.family() == AF_INET6 ? ctx_.stats->ipv6 : ctx_.stats->ipv4);
-            ClientInfo client{peer_.sa(), nullptr, Transport::tcp, {}};
+            ClientInfo client{peer_.sa(), local_.len ? local_.sa() : nullptr, Transport::tcp, {}};
             client.defer = [this]() -> std::unique_ptr<DeferredReply> {
                 return std::make_unique<TcpReply>(handle());
             };
@@ -255,6 +256,7 @@ private:
 
     static constexpr size_t kFlushAt = 16 * 1024;
     std::vector<uint8_t> query_, answer_, answers_;
+    SockAddr local_; // len 0: unknown
 };
 
 // A line-based Lua prompt, like kresd's control socket: "> " is the prompt,

@@ -81,6 +81,9 @@ public:
         ref_->fd = fd_.get();
         auto local = local_address(fd_.get());
         wildcard_ = local && local->is_wildcard();
+        // The queries' destination (the policy's dst_addr); for a wildcard
+        // socket it differs per datagram and is left unknown.
+        if (local && !wildcard_) local_ = *local;
         family_ = local ? local->family() : AF_INET;
         if (wildcard_) {
             int on = 1;
@@ -170,7 +173,7 @@ private:
             const auto* peer = reinterpret_cast<const sockaddr*>(&peers_[i]);
             ++ctx_.stats->udp;
             ++(peer->sa_family == AF_INET6 ? ctx_.stats->ipv6 : ctx_.stats->ipv4);
-            ClientInfo client{peer, nullptr, Transport::udp, {}};
+            ClientInfo client{peer, local_.len ? local_.sa() : nullptr, Transport::udp, {}};
             // Captures two words: fits std::function's inline storage (no
             // allocation per datagram).
             client.defer = [this, i]() -> std::unique_ptr<DeferredReply> {
@@ -260,6 +263,7 @@ private:
     EventPtr ev_;
     bool wildcard_ = false;
     int family_ = AF_INET;
+    SockAddr local_; // len 0: unknown (wildcard)
     size_t answer_size_ = 0;
     std::vector<uint8_t> rx_, tx_;
     std::array<std::array<uint8_t, kCmsgSize>, kBatch> cmsg_in_{}, cmsg_out_{};

@@ -86,6 +86,10 @@ void Request::Impl::append(std::vector<AnswerRr>& to, const std::vector<Record>&
 // clear: we are not the authority. TTLs are aged to now.
 void Request::Impl::write_answer(dns::ResponseBuilder& out) const
 {
+    if (rebinding_refused) {
+        write_rebinding_refusal(out); // rebinding.cpp
+        return;
+    }
     out.set_aa(false);
     if (!finished || goals.front().outcome == Outcome::failed ||
         goals.front().outcome == Outcome::none) {
@@ -112,7 +116,11 @@ void Request::Impl::write_answer(dns::ResponseBuilder& out) const
     }
     const Goal& g = goals.front();
     out.set_rcode(rcode);
-    if (g.info_ede != 0 && validating()) {
+    if (stale) {
+        // RFC 8914 4.4 (Stale Answer); the text is Knot Resolver 5.6's.
+        static constexpr uint8_t kStaleEde[] = {0, ede::STALE, '6', 'Q', '6', 'X'};
+        out.add_option(dns::edns_opt::EDE, kStaleEde); // fails harmlessly without room
+    } else if (g.info_ede != 0 && validating()) {
         // RFC 8914 4.2/4.3, RFC 9276 3.2: served, but insecure because of
         // an algorithm, digest or NSEC3 iteration count we do not use.
         const char* text = g.info_ede == dnssec::ede::UNSUPPORTED_DNSKEY_ALG ? "unsupported DNSKEY algorithm"

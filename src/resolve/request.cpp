@@ -22,6 +22,7 @@ Request::Impl::Impl(Resolver& r, const dns::Query& q, const RequestOptions& o)
     budget.left = res.config().dnssec_limits.max_verifications;
     Goal g;
     g.sname = q.qname;
+    asked = q.qname;
     g.qtype = q.qtype;
     g.qclass = q.qclass;
     goals.push_back(std::move(g));
@@ -59,13 +60,21 @@ void Request::Impl::log(const char* fmt, ...) const
 Step Request::Impl::produce(Outgoing& out)
 {
     for (;;) {
-        if (finished)
+        if (finished) {
+            // RFC 8767: the question failed upstream; stale data instead.
+            if (!stale_tried && stale_may_answer())
+                try_stale();
             return Step::done;
+        }
         if (goals.back().state == GoalState::wait_reply) {
             // Called again before consume()/timeout(): the same query.
             out = goals.back().out.wire;
             return Step::send;
         }
+        // RFC 8767 5 (client response timer): waited long enough.
+        if (opts.serve_stale_s != 0 && !stale_tried &&
+            now_ms() - start_ms >= opts.stale_after_ms && try_stale())
+            continue;
         const Limits& lim = res.config().limits;
         if (now_ms() - start_ms >= lim.total_time_ms) {
             fail_request(ede::OTHER, "limit: time budget");
@@ -94,20 +103,29 @@ Step Request::Impl::produce(Outgoing& out)
 void Request::Impl::step_cache_lookup(Goal& g)
 {
     cache::Cache* c = res.cache();
-    if (!cache_enabled()) {
+    // A refresh (predict) asks upstream for the client's question itself.
+    if (!cache_enabled() || (opts.refresh && &g == &goals.front())) {
         g.state = GoalState::find_cut;
         return;
     }
     // Glue and referral data are good enough to reach a name server, but
     // are not an answer for a client (RFC 2181 5.4.1).
     const cache::Rank min_rank = g.sub ? cache::Rank::glue : cache::Rank::nonauth;
-    const uint64_t now = now_s();
+    const uint64_t now = now_s() - cache_past_s; // serve-stale asks as of the past
     const Limits& lim = res.config().limits;
     // With validation on, what a client or the chain of trust uses must
     // have been judged: data cached without a status (referral NS sets,
     // glue) is asked for again.
     const bool judged_only = !g.sub && validating();
     auto usable_sec = [&](Security s) { return !judged_only || s != Security::unknown; };
+    // Knot Resolver's EXPIRING: the client's question answered from cached
+    // pieces about to expire is reported (module predict refreshes it).
+    const bool report = &g == &goals.front() && cache_past_s == 0 && !opts.refresh &&
+                        res.config().on_expiring != nullptr;
+    auto expiring = [&](uint32_t stored_ttl, uint32_t ttl) {
+        if (report && is_expiring(stored_ttl, ttl))
+            res.config().on_expiring(g.sname, g.qtype);
+    };
     auto note = [&](Security s, const std::vector<std::vector<uint8_t>>& sigs,
                     const dns::Name& owner, uint32_t ttl) {
         g.sec = g.sec_set ? worse(g.sec, s) : s;
@@ -121,6 +139,7 @@ void Request::Impl::step_cache_lookup(Goal& g)
             for (const auto& rd : rr->rdatas)
                 g.final_rrs.push_back({g.sname, g.qtype, g.qclass, rr->ttl, now, rd});
             note(rr->security, rr->sigs, g.sname, rr->ttl);
+            expiring(rr->stored_ttl, rr->ttl);
             g.outcome = Outcome::positive;
             g.state = GoalState::done;
             REQ_LOG("cache: '%s' type %u, %zu records", names::text(g.sname).c_str(), g.qtype,
@@ -133,6 +152,7 @@ void Request::Impl::step_cache_lookup(Goal& g)
             neg && usable_sec(neg->security) &&
             (g.purpose != Purpose::client || !neg->soa_owner.empty())) {
             note(neg->security, {}, g.sname, neg->ttl);
+            expiring(neg->stored_ttl, neg->ttl);
             for (const dns::Record& r : neg->proof)
                 g.proof.push_back({r.owner, r.type, g.qclass, std::min(r.ttl, neg->ttl), now,
                                    r.rdata});
@@ -166,6 +186,7 @@ void Request::Impl::step_cache_lookup(Goal& g)
             continue;
         }
         note(cname->security, cname->sigs, g.sname, cname->ttl);
+        expiring(cname->stored_ttl, cname->ttl);
         if (++g.cname_hops > lim.max_cname_chain) {
             fail_goal(g, ede::OTHER, "limit: CNAME chain");
             return;
@@ -201,7 +222,7 @@ bool Request::Impl::chain_loops(const Goal& g, const dns::Name& target) const
 // cached a DNAME (Resolver::dnames_cached()).
 bool Request::Impl::cached_dname(Goal& g, cache::Rank min_rank, bool judged_only)
 {
-    const uint64_t now = now_s();
+    const uint64_t now = now_s() - cache_past_s;
     cache::Cache* c = res.cache();
     for (dns::Name up = names::parent(g.sname); up.len > 1; up = names::parent(up)) {
         auto d = c->get_rrset(up.view(), dns::type::DNAME, now);

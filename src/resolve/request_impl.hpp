@@ -234,6 +234,13 @@ struct Request::Impl {
     std::optional<uint16_t> ede_code;
     std::string ede_text;
     std::string soft_limit; // a soft limit that stopped some work, for the EDE text
+    bool rebinding_refused = false; // rebinding.cpp ended the request
+    // Serve-stale (RequestOptions::serve_stale_s): the client's question as
+    // asked; step_cache_lookup() asks the cache as of now - cache_past_s.
+    dns::Name asked;
+    uint64_t cache_past_s = 0;
+    bool stale_tried = false;
+    bool stale = false; // answered with stale data (EDE 3)
     // DNSSEC (validate.cpp)
     bool client_cd = false, client_do = false, client_ad = false;
     std::deque<ZoneSec> zones; // stable references
@@ -250,6 +257,9 @@ struct Request::Impl {
     bool sentinel_fails() const;
     void fail_goal(Goal& g, uint16_t code, std::string text);
     void fail_request(uint16_t code, std::string text);
+    // stale.cpp: RFC 8767.
+    bool stale_may_answer() const;
+    bool try_stale();
 
     // cut.cpp: step 2 and the cuts that referrals make.
     void step_find_cut(Goal& g);
@@ -268,6 +278,9 @@ struct Request::Impl {
     void timeout();
     void transport_failed(const char* why);
     void handle_reply(Goal& g, const Message& m);
+    // rebinding.cpp: RequestOptions::rebinding.
+    bool rebinding_check(Goal& g, const Message& m);
+    void write_rebinding_refusal(dns::ResponseBuilder& out) const;
     void server_failed(Goal& g, const char* why);
     void apply_referral(Goal& g, Classified& c, const ReplyCheck& v);
     void apply_answer(Goal& g, Classified& c, const ReplyCheck& v);

@@ -77,6 +77,8 @@ void Request::Impl::server_failed(Goal& g, const char* why)
 
 void Request::Impl::handle_reply(Goal& g, const Message& m)
 {
+    if (opts.rebinding && rebinding_check(g, m)) // rebinding.cpp: private addresses
+        return;
     const Outstanding& o = g.out;
     if (m.tc) {
         // RFC 7766 5 (RFC 1035 4.2.1): truncated over UDP, ask again over TCP.

@@ -136,7 +136,21 @@ struct Config {
     // insecure. default_config() has the root's built-in anchors.
     std::shared_ptr<dnssec::TrustAnchors> anchors;
     dnssec::Limits dnssec_limits;
+    // Called when a client's question was answered from the cache with an
+    // RRset or a negative answer about to expire (Knot Resolver's EXPIRING:
+    // less than 5 s plus 1% of its original TTL left), so that a module
+    // (predict) can refresh it. Empty: nothing is done (the cache-hit path
+    // tests only this). Runs inside answer_from_cache(): it must not
+    // answer or resolve synchronously.
+    std::function<void(const dns::Name& qname, uint16_t qtype)> on_expiring;
 };
+
+// Knot Resolver 5.6's rule for an entry about to expire (lib/cache):
+// fewer than 5 seconds plus 1% of the TTL it was stored with are left.
+constexpr bool is_expiring(uint32_t stored_ttl, uint32_t remaining)
+{
+    return 100 * (int64_t{remaining} - 5) < int64_t{stored_ttl};
+}
 
 // IANA's root servers (a..m.root-servers.net) with their IPv4 and IPv6
 // addresses. A Resolver whose Config has no root_hints uses these.
@@ -155,6 +169,31 @@ struct RequestOptions {
     // SERVFAIL when the root's anchors lack that key, and one for
     // root-key-sentinel-not-ta-<key tag> when they have it.
     bool ta_sentinel = false;
+    // Module rebinding (Knot Resolver's): an upstream reply with an A/AAAA
+    // record of a private or special address in any section
+    // (resolve/rebinding.hpp) is not used nor cached; it ends the client's
+    // request REFUSED, or fails a name server address lookup. Off with
+    // allow_local.
+    bool rebinding = false;
+    // FLAGS('NO_0X20') (module workarounds): never randomise the case of
+    // names sent upstream for this request. Stored for the 0x20 defence;
+    // nothing randomises the case yet.
+    bool no_0x20 = false;
+    // FLAGS('DNS64_DISABLE'): the dns64 module leaves this request alone.
+    bool dns64_disable = false;
+    // Prefetch (module predict; Knot Resolver's NO_CACHE on its own
+    // questions): the client's question is not answered from the cache but
+    // asked upstream, and the answer is cached as usual (replacing the
+    // entry about to expire). Cached zone cuts are still used.
+    bool refresh = false;
+    // Serve-stale (RFC 8767; module serve_stale): when the client's question
+    // cannot be answered from upstream (no reachable server, every server
+    // failed, a time or query limit), or has waited stale_after_ms, the cache
+    // is asked again accepting data that expired at most this many seconds
+    // ago; such an answer goes out with TTL 1 and EDE 3 (Stale Answer).
+    // 0: off. Never for refresh requests.
+    uint32_t serve_stale_s = 0;
+    uint32_t stale_after_ms = 3000; // kStaleAfterMs; serve_stale.timeout
     // FORWARD/STUB: ask these instead of iterating. forward: RD=1 and trust
     // the answer as a recursive resolver's; stub: RD=1, no validation.
     std::vector<Address> forward;
@@ -163,6 +202,11 @@ struct RequestOptions {
     // query goes over TLS to its target; never over UDP or plain TCP.
     std::vector<std::shared_ptr<const TlsAuth>> forward_tls;
 };
+
+// Serve-stale: how long a request waits for upstream by default before it
+// answers stale data (RequestOptions::stale_after_ms), as Knot Resolver
+// 5.6's serve_stale.timeout (3 s). Checked when a reply or timeout comes.
+inline constexpr uint32_t kStaleAfterMs = 3000;
 
 // Extended DNS Error (RFC 8914) codes we set.
 namespace ede {
@@ -208,8 +252,9 @@ public:
     // TTLs, without a Request, a copy or an allocation. Returns false, with
     // `out` untouched, for everything else (class other than IN, a miss,
     // CNAMEs to follow): then run a Request, whose caching rules are the
-    // reference. `opts` must be those the Request would get (no_cache and
-    // debug always take the Request).
+    // reference. `opts` must be those the Request would get (no_cache,
+    // refresh and debug always take the Request). An answer about to
+    // expire is reported to Config::on_expiring, when that is set.
     bool answer_from_cache(const dns::Query& q, const RequestOptions& opts,
                            dns::ResponseBuilder& out);
     // Called as soon as `q` is parsed, when answer_from_cache(q) may

@@ -95,6 +95,7 @@ public:
             (validating_ && sec == cache::Security::unknown))
             return false;
         ttl_ = ttl;
+        expiring_ = is_expiring(stored_ttl, ttl);
         out_.set_aa(false);
         out_.set_rcode(dns::rcode::NOERROR);
         // RFC 6840 5.7/5.8: AD for DO or AD clients, not with CD.
@@ -125,6 +126,8 @@ public:
         return true;
     }
 
+    bool expiring() const { return expiring_; }
+
 private:
     const dns::Query& q_;
     dns::ResponseBuilder& out_;
@@ -132,6 +135,7 @@ private:
     bool do_;
     uint32_t ttl_ = 0;
     bool truncated_ = false;
+    bool expiring_ = false;
 };
 
 // Writes a cached negative answer as Request::write_answer() does: the
@@ -153,6 +157,7 @@ public:
         if (n.soa_owner.empty() || (validating_ && n.security == cache::Security::unknown) ||
             (q_.edns.present && q_.edns.do_bit))
             return false;
+        expiring_ = is_expiring(n.stored_ttl, n.ttl);
         out_.set_aa(false);
         out_.set_ad(n.security == cache::Security::secure && q_.ad && !q_.cd && validating_);
         out_.set_rcode(n.nxdomain ? dns::rcode::NXDOMAIN : dns::rcode::NOERROR);
@@ -163,10 +168,13 @@ public:
         return true;
     }
 
+    bool expiring() const { return expiring_; }
+
 private:
     const dns::Query& q_;
     dns::ResponseBuilder& out_;
     bool validating_;
+    bool expiring_ = false;
 };
 
 } // namespace
@@ -187,7 +195,8 @@ bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts
                                  dns::ResponseBuilder& out)
 {
     cache::Cache* c = impl_->cache;
-    if (c == nullptr || opts.no_cache || opts.debug || q.qclass != dns::klass::IN)
+    if (c == nullptr || opts.no_cache || opts.refresh || opts.debug ||
+        q.qclass != dns::klass::IN)
         return false;
     // RFC 8509 names are judged by the Request (after validation); a
     // cached copy would be served as it is.
@@ -198,7 +207,12 @@ bool Resolver::answer_from_cache(const dns::Query& q, const RequestOptions& opts
     AnswerWriter w(q, out, validating);
     NegativeWriter n(q, out, validating);
     const uint64_t now = impl_->clock.wall_s ? impl_->clock.wall_s() : 0;
-    return c->visit_answer(q.qname_lower.view(), q.qtype, now, w, n) != cache::Answer::none;
+    const cache::Answer a = c->visit_answer(q.qname_lower.view(), q.qtype, now, w, n);
+    if (a == cache::Answer::none)
+        return false;
+    if ((a == cache::Answer::positive ? w.expiring() : n.expiring()) && impl_->config.on_expiring)
+        impl_->config.on_expiring(q.qname_lower, q.qtype);
+    return true;
 }
 
 } // namespace kresd::resolve

@@ -206,7 +206,9 @@ TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has
     resolve::LocalHints hints;
     const std::vector<uint8_t> nas = {3,   'n', 'a', 's', 7,   'e', 'x', 'a', 'm',
                                       'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
-    auto addr = resolve::parse_address("203.0.113.20");
+    // Not a documentation address: the reverse zones of those are answered
+    // NXDOMAIN before the hints, as in Knot Resolver 5.6 (test_special_names).
+    auto addr = resolve::parse_address("198.18.0.20");
     REQUIRE(addr);
     hints.add(nas, *addr);
     app::Worker worker(mods, policy, hints);
@@ -227,7 +229,7 @@ TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has
     const size_t a_len = 12 + 17 + 4 + 16;      // header, question, the A record
     CHECK(worker.answer(query_wire(8, "nas", 1), client, out) == a_len);
     CHECK(std::vector<uint8_t>(out.begin() + a_len - 4, out.begin() + a_len) ==
-          std::vector<uint8_t>{203, 0, 113, 20});
+          std::vector<uint8_t>{198, 18, 0, 20});
     CHECK(ask(28) == std::pair<int, int>(0, 0)); // AAAA: none hinted, NODATA
     CHECK(ask(15) == std::pair<int, int>(0, 0)); // MX: NODATA
     CHECK(ask(16) == std::pair<int, int>(0, 0)); // TXT: NODATA
@@ -235,7 +237,7 @@ TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has
     // The reverse name of the address: PTR to the name, NODATA otherwise.
     auto ask_reverse = [&](uint16_t type) {
         std::vector<uint8_t> q = {0, 9, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
-        for (const char* l : {"20", "113", "0", "203", "in-addr", "arpa"}) {
+        for (const char* l : {"20", "0", "18", "198", "in-addr", "arpa"}) {
             q.push_back(static_cast<uint8_t>(std::strlen(l)));
             q.insert(q.end(), l, l + std::strlen(l));
         }
@@ -271,4 +273,96 @@ TEST_CASE("worker: a hinted name is answered for every type, NODATA where it has
     CHECK(ask(1) == std::pair<int, int>(0, 1));
     CHECK(((ask_reverse(1)[3] & 0x0f)) == 5);
     CHECK((ask_reverse(12)[6] << 8 | ask_reverse(12)[7]) == 1);
+}
+
+namespace {
+
+// Keeps the bytes of a deferred answer.
+class CapturingReply final : public net::DeferredReply {
+public:
+    explicit CapturingReply(std::vector<uint8_t>& out) : out_(out) {}
+    size_t limit() const override { return 1232; }
+    void send(std::span<const uint8_t> wire) override { out_.assign(wire.begin(), wire.end()); }
+
+private:
+    std::vector<uint8_t>& out_;
+};
+
+policy::Rule deny_all()
+{
+    policy::Rule r;
+    r.filter = policy::FilterKind::all;
+    r.action.kind = policy::ActionKind::deny;
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("worker: views see the client's address; postrules replace resolved answers",
+          "[app][worker][view]")
+{
+    event_base* base = event_base_new();
+    REQUIRE(base != nullptr);
+    {
+        Responder upstream(base);
+        modules::Registry mods;
+        policy::Policy policy;
+        policy.add_view(*policy::Subnet::parse("127.0.0.2/32"), deny_all(), false);
+        policy::Rule post = deny_all();
+        post.filter = policy::FilterKind::suffix;
+        dns::Name n;
+        REQUIRE(dns::name_from_text("post.example.com.", n));
+        post.names = {n};
+        policy.add(post, true);
+        resolve::LocalHints hints;
+        resolve::Clock clock;
+        clock.mono_ms = [] {
+            timespec ts{};
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            return static_cast<uint64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+        };
+        clock.wall_s = [] { return static_cast<uint64_t>(std::time(nullptr)); };
+        uint32_t seed = 1;
+        auto config = resolve::default_config();
+        config.anchors = nullptr; // the responder's answers are not signed
+        resolve::Resolver resolver(config, nullptr, clock,
+                                   [&seed] { return seed = seed * 1103515245u + 12345u; });
+        app::Worker worker(mods, policy, hints);
+        worker.set_resolver(&resolver, base);
+        resolve::RequestOptions defaults;
+        auto target = resolve::parse_address("127.0.0.1@" + std::to_string(upstream.port));
+        REQUIRE(target);
+        defaults.forward = {*target};
+        defaults.allow_local = true; // the upstream is on 127.0.0.1
+        worker.set_request_defaults(defaults, {});
+
+        auto ask = [&](const char* from, const std::string& label) {
+            sockaddr_in peer{};
+            peer.sin_family = AF_INET;
+            inet_pton(AF_INET, from, &peer.sin_addr);
+            std::vector<uint8_t> out(1232), deferred;
+            net::ClientInfo client{reinterpret_cast<sockaddr*>(&peer), nullptr,
+                                   net::Transport::udp, {}};
+            client.defer = [&deferred]() -> std::unique_ptr<net::DeferredReply> {
+                return std::make_unique<CapturingReply>(deferred);
+            };
+            const size_t n = worker.answer(query_wire(7, label), client, out);
+            if (n != net::kDeferred) {
+                out.resize(n);
+                return out;
+            }
+            for (int i = 0; i < 1000 && deferred.empty(); ++i) event_base_loop(base, EVLOOP_ONCE);
+            return deferred;
+        };
+        auto rcode = [](const std::vector<uint8_t>& w) { return w.size() >= 12 ? w[3] & 0x0f : -1; };
+
+        CHECK(rcode(ask("127.0.0.2", "www")) == dns::rcode::NXDOMAIN); // the view
+        const auto resolved = ask("127.0.0.3", "www");
+        CHECK(rcode(resolved) == dns::rcode::NOERROR);
+        CHECK(resolved.size() > 12);
+        CHECK(resolved[7] == 1); // one answer record, from the upstream
+        CHECK(rcode(ask("127.0.0.3", "post")) == dns::rcode::NXDOMAIN); // the postrule
+        CHECK(policy.postrules()[0].count == 1);
+    }
+    event_base_free(base);
 }

@@ -113,35 +113,35 @@ TEST_CASE("policy: pattern rules use the supplied matcher", "[policy]")
     CHECK(p.evaluate(query_for("www.example."), kNoOptions).final == policy::ActionKind::pass);
 }
 
-// maybe_special() lets the worker skip answer_special() and
-// answer_blocked(): it must say yes for every name either would answer.
-TEST_CASE("policy: maybe_special covers every special and blocked zone", "[policy]")
+// maybe_special() lets the worker skip answer_special(): it must say yes for
+// every name that answers.
+TEST_CASE("policy: maybe_special covers every special-use zone", "[policy]")
 {
     for (const char* n : {"localhost.", "a.b.LocalHost.", "1.0.0.127.in-addr.arpa.",
                           "127.in-addr.arpa.",
-                          "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
-                          "x.test.", "invalid.", "abc.onion.", "1.10.in-addr.arpa.",
-                          "5.20.172.in-addr.arpa.", "x.d.f.ip6.arpa.", "arpa."}) {
+                          "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+                          "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+                          "x.test.", "invalid.", "abc.onion.", "x.Local.", "1.10.in-addr.arpa.",
+                          "5.20.172.in-addr.arpa.", "x.d.f.ip6.arpa.", "arpa.", "x.home.arpa."}) {
         INFO(n);
         CHECK(policy::maybe_special(query_for(n)));
     }
     for (const char* n : {"example.com.", "n1.bulk.sim.", "localhost.example.", "test.com.",
-                          "onion.org.", "."}) {
+                          "onion.org.", "local.example.", "locals.", "."}) {
         INFO(n);
         CHECK_FALSE(policy::maybe_special(query_for(n)));
     }
-    // Every name answer_special() or answer_blocked() answers passes it.
+    // Every name answer_special() answers passes it.
     std::array<uint8_t, 512> buf{};
     for (const char* n : {"localhost.", "x.localhost.", "1.0.0.127.in-addr.arpa.", "x.test.",
-                          "x.invalid.", "x.onion.", "4.3.2.10.in-addr.arpa.", "x.b.e.f.ip6.arpa."}) {
+                          "x.invalid.", "x.onion.", "x.local.", "home.arpa.",
+                          "4.3.2.10.in-addr.arpa.", "x.b.e.f.ip6.arpa.",
+                          "1.2.0.192.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."}) {
         INFO(n);
         const dns::Query q = query_for(n);
-        dns::ResponseBuilder special(buf, buf.size()), blocked(buf, buf.size());
-        REQUIRE(special.begin(q, 0));
-        const bool a = policy::answer_special(q, special);
-        REQUIRE(blocked.begin(q, 0));
-        const bool b = policy::answer_blocked(q, blocked);
-        CHECK((a || b));
+        dns::ResponseBuilder b(buf, buf.size());
+        REQUIRE(b.begin(q, 0));
+        CHECK(policy::answer_special(q, b));
         CHECK(policy::maybe_special(q));
     }
 }
