@@ -161,6 +161,32 @@ function policy.rpz(a, path, watch)
 	return { filter = 'rpz', rpz = zone, action = a }
 end
 
+-- policy.slice(slice_func, action, ...): a rule that splits the name space:
+-- slice_func(query, n) picks which of the n actions a query gets.
+function policy.slice(slice_func, ...)
+	local actions = {...}
+	if type(slice_func) ~= 'function' then
+		error('policy.slice: first argument must be a function such as policy.slice_randomize_psl()', 2)
+	end
+	if #actions == 0 then error('policy.slice: at least one action is needed', 2) end
+	for _, a in ipairs(actions) do check_action(a, 'policy.slice') end
+	return function(_, query)
+		return actions[slice_func(query, #actions)] or actions[1]
+	end
+end
+
+-- policy.slice_randomize_psl([seed]): every registrable domain (public
+-- suffix list) to one slice, shuffled by the seed (default: the week).
+function policy.slice_randomize_psl(seed)
+	seed = math.floor(seed or os.time() / (7 * 24 * 3600))
+	__kresd_psl_slice('example', seed, 1) -- reads the list now: a missing one stops the config
+	return function(query, n)
+		local ok, name = pcall(kres.dname2str, query:name())
+		if not ok or name == nil then return 1 end
+		return __kresd_psl_slice(name, seed, n)
+	end
+end
+
 -- policy.todnames({'example.com', ...}) converts names to wire form in place.
 function policy.todnames(names)
 	for i, n in ipairs(names) do names[i] = todname(n) end

@@ -10,6 +10,7 @@
 #include "lua/engine.hpp"
 #include "lua/rules.hpp"
 #include "net/tls_target.hpp"
+#include "policy/psl.hpp"
 #include "policy/rpz.hpp"
 #include "util/log.hpp"
 
@@ -456,8 +457,40 @@ policy::Action read_action(lua_State* L, int idx)
     return to_action(L, idx);
 }
 
+// __kresd_psl_slice(name, seed, n): policy.slice_randomize_psl()'s choice
+// (1..n) for a name in text form; the public suffix list is read at the
+// first call (error: none installed).
+int l_psl_slice(lua_State* L)
+{
+    size_t len = 0;
+    const char* text = luaL_checklstring(L, 1, &len);
+    const auto seed = static_cast<int64_t>(luaL_checknumber(L, 2));
+    const auto n = static_cast<lua_Integer>(luaL_checkinteger(L, 3));
+    static std::optional<policy::PublicSuffixList> psl;
+    if (!psl) {
+        const std::string path = policy::default_psl_path();
+        if (path.empty())
+            return luaL_error(L, "policy.slice_randomize_psl: no public suffix list found "
+                                 "(install the package publicsuffix)");
+        try {
+            psl = policy::PublicSuffixList::load(path);
+        } catch (const std::exception& e) {
+            return luaL_error(L, "policy.slice_randomize_psl: %s", e.what());
+        }
+    }
+    std::string_view name(text, len);
+    if (name.size() > 1 && name.back() == '.')
+        name.remove_suffix(1);
+    // A name that is a public suffix itself counts as its own domain.
+    const std::string domain = psl->registrable(name).value_or(psl->suffix(name));
+    lua_pushinteger(L, policy::psl_slice(domain, seed, n > 0 ? static_cast<unsigned>(n) : 1));
+    return 1;
+}
+
 void bind_policy(lua_State* L)
 {
+    lua_pushcfunction(L, l_psl_slice);
+    lua_setglobal(L, "__kresd_psl_slice");
     lua_pushcfunction(L, l_policy_add);
     lua_setglobal(L, "__kresd_policy_add");
     lua_pushcfunction(L, l_tls_forward_check);
