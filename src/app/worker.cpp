@@ -464,6 +464,8 @@ std::unique_ptr<modules::Services::Timer> Worker::after(uint64_t ms, std::functi
 
 resolve::Config& Worker::resolver_config() { return resolver_->config(); }
 
+cache::Cache* Worker::cache() { return resolver_ ? resolver_->cache() : nullptr; }
+
 uint64_t Worker::wall_s() const
 {
     const auto& clock = resolver_->clock();

@@ -84,6 +84,7 @@ public:
     bool refresh(const dns::Name& name, uint16_t type, Done done) override;
     std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) override;
     resolve::Config& resolver_config() override;
+    cache::Cache* cache() override;
     uint64_t wall_s() const override;
 
 private:

@@ -24,6 +24,7 @@ constexpr Entry kBuiltin[] = {
     {"rebinding", make_rebinding},
     {"workarounds", make_workarounds},
     {"predict", make_predict},
+    {"prefill", make_prefill},
     {"serve_stale", make_serve_stale},
 };
 

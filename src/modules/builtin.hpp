@@ -19,6 +19,7 @@ std::unique_ptr<Module> make_renumber();
 std::unique_ptr<Module> make_rebinding();
 std::unique_ptr<Module> make_workarounds();
 std::unique_ptr<Module> make_predict();
+std::unique_ptr<Module> make_prefill();
 std::unique_ptr<Module> make_serve_stale();
 
 } // namespace kresd::modules

@@ -55,6 +55,10 @@ struct RequestOptions;
 class Request;
 } // namespace kresd::resolve
 
+namespace kresd::cache {
+class Cache;
+}
+
 namespace kresd::modules {
 
 bool is_core_part(std::string_view name);
@@ -86,6 +90,9 @@ public:
     virtual std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) = 0;
     // The running resolver's configuration (root hints, trust anchors).
     virtual resolve::Config& resolver_config() = 0;
+    // The resolver's cache (prefill writes into it); null when caching is
+    // off. May change when the configuration reopens the cache: ask anew.
+    virtual cache::Cache* cache() { return nullptr; }
     // Wall-clock seconds (the resolver's clock).
     virtual uint64_t wall_s() const = 0;
 };

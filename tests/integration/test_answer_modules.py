@@ -16,7 +16,7 @@ Checked against Knot Resolver 5.6 too:
     KRESD_BIN=$PWD/tests/lab/knot_resolver_as_kresd.py \\
         /usr/bin/python3 -m pytest -q tests/integration/test_answer_modules.py
 
-Where the two differ on purpose (docs/modules.rst), the test checks ours
+Where the two differ on purpose (docs/modules/*.rst), the test checks ours
 only: renumber's EDE (Knot Resolver 5.6 loses the whole OPT record of a
 renumbered answer).
 """

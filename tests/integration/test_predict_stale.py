@@ -18,7 +18,7 @@ The configs set net.ipv6 = false: Knot Resolver 5.6's serve_stale only
 serves stale data when the question itself finds no reachable server; with
 IPv6 on it first looks up the AAAA of the stopped zone's NS name, that
 sub-question fails, and the request ends SERVFAIL without stale data (ours
-serves it either way; see docs/modules.rst).
+serves it either way; see docs/modules/serve_stale.rst).
 
 Checked against Knot Resolver 5.6 (all but the two faketime tests, which
 it does not start under, and the IPv6 case above):
