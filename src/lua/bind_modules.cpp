@@ -18,6 +18,7 @@ int l_load(lua_State* L)
     if (name == "view") {
         lua_getglobal(L, "__kresd_view_module");
         lua_setglobal(L, "view");
+        if (e.host().policy) e.host().policy->set_views_on(true);
         lua_pushboolean(L, 1);
         return 1;
     }
@@ -34,6 +35,18 @@ int l_unload(lua_State* L)
 {
     Engine& e = engine_of(L);
     std::string name = check_string(L, 1, "modules.unload");
+    if (name == "view") {
+        // As 5.6: the views stop applying (they come back with
+        // modules.load('view')); false when it was not loaded.
+        lua_getglobal(L, "view");
+        const bool loaded = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (loaded && e.host().policy) e.host().policy->set_views_on(false);
+        lua_pushnil(L);
+        lua_setglobal(L, "view");
+        lua_pushboolean(L, loaded);
+        return 1;
+    }
     bool ok = e.host().modules->unload(name);
     if (ok) {
         lua_pushnil(L);

@@ -204,7 +204,10 @@ public:
     uint64_t add_tsig_view(const dns::Name& key, Rule r);
     // Whether a view may match a client query (a check of two containers:
     // the cost of views to a policy without any).
-    bool has_views() const { return !addr_views_.empty() || !tsig_views_.empty(); }
+    bool has_views() const { return views_on_ && (!addr_views_.empty() || !tsig_views_.empty()); }
+    // modules.unload('view') switches the view rules off, modules.load('view')
+    // on again with the same rules, as 5.6 (its module keeps them).
+    void set_views_on(bool on) { views_on_ = on; }
     const std::vector<AddrView>& addr_views() const { return addr_views_; }
     const std::vector<AddrView>& dst_views() const { return dst_views_; }
     const std::vector<TsigView>& tsig_views() const { return tsig_views_; }
@@ -243,6 +246,7 @@ private:
     std::vector<TsigView> tsig_views_;
     static constexpr uint64_t kFirstViewId = uint64_t{1} << 40;
     uint64_t next_id_ = 0, next_view_id_ = kFirstViewId;
+    bool views_on_ = true;
     PatternMatcher matcher_;
     LuaHooks lua_;
 };

@@ -111,6 +111,18 @@ TEST_CASE("views: without views everyone is answered", "[policy][view]") {
     CHECK(decide(p, "a.example.", "192.0.2.1") == policy::ActionKind::pass);
 }
 
+TEST_CASE("views: switched off and on again keep their rules (modules.unload/load)",
+          "[policy][view]") {
+    policy::Policy p;
+    p.add_view(subnet("127.0.0.2/32"), all(policy::ActionKind::deny), false);
+    p.set_views_on(false);
+    CHECK_FALSE(p.has_views());
+    CHECK(decide(p, "a.example.", "127.0.0.2") == policy::ActionKind::pass);
+    p.set_views_on(true);
+    CHECK(p.has_views());
+    CHECK(decide(p, "a.example.", "127.0.0.2") == policy::ActionKind::deny);
+}
+
 TEST_CASE("views: a subnet's rule applies to its clients only, v4 and v6", "[policy][view]") {
     policy::Policy p;
     p.add_view(subnet("127.0.0.2/32"), all(policy::ActionKind::deny), false);
