@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "modules/lua_table.hpp"
 #include "modules/builtin.hpp"
 #include "modules/subnet.hpp"
 #include "resolve/resolve.hpp"
@@ -231,11 +232,7 @@ public:
 
     void bind_lua(lua_State* L) override
     {
-        lua_newtable(L);
-        lua_pushlightuserdata(L, this);
-        lua_pushcclosure(L, &Dns64::l_config, 1);
-        lua_setfield(L, -2, "config");
-        lua_setglobal(L, "dns64");
+        publish_table(L, "dns64", this, {{"config", &Dns64::l_config}});
     }
 
 private:

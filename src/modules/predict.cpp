@@ -12,6 +12,7 @@
 #include <ctime>
 #include <lua.hpp>
 
+#include "modules/lua_table.hpp"
 #include "modules/builtin.hpp"
 #include "modules/predict.hpp"
 #include "resolve/resolve.hpp"
@@ -134,20 +135,10 @@ class Predict final : public Module {
     void on_answer(const dns::Query&, bool, uint16_t, dns::ResponseBuilder&) override {}
 
     void bind_lua(lua_State* L) override {
-        lua_newtable(L);
-        const luaL_Reg fns[] = {
-            {"config", l_config}, {"epoch", l_epoch}, {"process", l_process}, {"drain", l_drain}};
-        for (const auto& f : fns) {
-            lua_pushlightuserdata(L, this);
-            lua_pushcclosure(L, f.func, 1);
-            lua_setfield(L, -2, f.name);
-        }
-        lua_newtable(L); // metatable: live fields
-        lua_pushlightuserdata(L, this);
-        lua_pushcclosure(L, l_index, 1);
-        lua_setfield(L, -2, "__index");
-        lua_setmetatable(L, -2);
-        lua_setglobal(L, "predict");
+        publish_table(L, "predict", this,
+                      {{"config", l_config}, {"epoch", l_epoch}, {"process", l_process},
+                       {"drain", l_drain}},
+                      l_index); // live fields
     }
 
     void start(Services& s) override {

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "cache/cache.hpp"
+#include "modules/lua_table.hpp"
 #include "modules/builtin.hpp"
 #include "modules/prefill.hpp"
 #include "resolve/resolve.hpp"
@@ -36,19 +37,8 @@ class Prefill final : public Module {
     void on_answer(const dns::Query&, bool, uint16_t, dns::ResponseBuilder&) override {}
 
     void bind_lua(lua_State* L) override {
-        lua_newtable(L);
-        const luaL_Reg fns[] = {{"config", l_config}, {"deinit", l_deinit}};
-        for (const auto& f : fns) {
-            lua_pushlightuserdata(L, this);
-            lua_pushcclosure(L, f.func, 1);
-            lua_setfield(L, -2, f.name);
-        }
-        lua_newtable(L); // metatable: live fields
-        lua_pushlightuserdata(L, this);
-        lua_pushcclosure(L, l_index, 1);
-        lua_setfield(L, -2, "__index");
-        lua_setmetatable(L, -2);
-        lua_setglobal(L, "prefill");
+        publish_table(L, "prefill", this, {{"config", l_config}, {"deinit", l_deinit}},
+                      l_index); // live fields
     }
 
     void start(Services& s) override {

@@ -12,6 +12,7 @@
 #include <lua.hpp>
 #include <string_view>
 
+#include "modules/lua_table.hpp"
 #include "modules/builtin.hpp"
 #include "resolve/resolve.hpp"
 
@@ -26,16 +27,8 @@ class ServeStale final : public Module {
     const char* name() const override { return "serve_stale"; }
     void on_answer(const dns::Query&, bool, uint16_t, dns::ResponseBuilder&) override {}
     void bind_lua(lua_State* L) override {
-        lua_newtable(L);
-        lua_newtable(L); // metatable: `timeout` read and set through the module
-        lua_pushlightuserdata(L, this);
-        lua_pushcclosure(L, l_index, 1);
-        lua_setfield(L, -2, "__index");
-        lua_pushlightuserdata(L, this);
-        lua_pushcclosure(L, l_newindex, 1);
-        lua_setfield(L, -2, "__newindex");
-        lua_setmetatable(L, -2);
-        lua_setglobal(L, "serve_stale");
+        // `timeout` read and set through the module
+        publish_table(L, "serve_stale", this, {}, l_index, l_newindex);
     }
     void adjust_request(resolve::RequestOptions& o) const override {
         o.serve_stale_s = kMaxStaleS;

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "modules/lua_table.hpp"
 #include "modules/builtin.hpp"
 
 namespace kresd::modules {
@@ -44,15 +45,8 @@ public:
 
     void bind_lua(lua_State* L) override
     {
-        lua_newtable(L);
-        const luaL_Reg fns[] = {{"get", &Stats::l_get}, {"set", &Stats::l_set},
-                                {"list", &Stats::l_list}};
-        for (const auto& f : fns) {
-            lua_pushlightuserdata(L, this);
-            lua_pushcclosure(L, f.func, 1);
-            lua_setfield(L, -2, f.name);
-        }
-        lua_setglobal(L, "stats");
+        publish_table(L, "stats", this,
+                      {{"get", &Stats::l_get}, {"set", &Stats::l_set}, {"list", &Stats::l_list}});
     }
 
 private:
