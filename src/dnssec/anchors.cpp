@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "dns/ldns.hpp"
+#include "dns/zone_file.hpp"
 #include "dnssec/internal.hpp"
 
 namespace kresd::dnssec {
@@ -70,49 +71,20 @@ bool TrustAnchors::add(const dns::Record& rr) {
 std::optional<std::string> TrustAnchors::add_file(const std::string& path) {
     const dns::ldns::File f(std::fopen(path.c_str(), "r"));
     if (!f) return path + ":0: cannot open: " + std::strerror(errno);
-    // ldns counts the newline after a record, and skips comments and
-    // blank lines before it: the record's last line is the count minus
-    // one, unless the file ends without a newline.
-    bool ends_with_newline = true;
-    if (std::fseek(f.get(), -1, SEEK_END) == 0) ends_with_newline = std::fgetc(f.get()) == '\n';
-    std::rewind(f.get());
-    dns::ldns::ParserNames names;
-    uint32_t default_ttl = 3600;
-    int line = 1;
-    auto last_line = [&](int before) {
-        const bool unterminated = std::feof(f.get()) && !ends_with_newline;
-        return std::max(before, unterminated ? line : line - 1);
-    };
     std::vector<dns::Record> found;
-    for (;;) {
-        ldns_rr* raw = nullptr;
-        const int line_before = line;
-        const ldns_status st =
-            ldns_rr_new_frm_fp_l(&raw, f.get(), &default_ttl, &names.origin, &names.prev, &line);
-        const dns::ldns::Rr rr(raw);
-        if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
-            st == LDNS_STATUS_SYNTAX_ORIGIN || st == LDNS_STATUS_SYNTAX_INCLUDE) {
-            if (st == LDNS_STATUS_SYNTAX_INCLUDE)
-                return path + ":" + std::to_string(line_before) + ": $INCLUDE is not supported";
-            if (std::feof(f.get())) break;
-            continue;
-        }
-        if (st != LDNS_STATUS_OK || !rr) {
-            if (std::feof(f.get()) && !rr && st == LDNS_STATUS_SYNTAX_ERR && line == line_before)
-                break; // nothing more to read
-            return path + ":" + std::to_string(last_line(line_before)) + ": " +
-                   ldns_get_errorstr_by_id(st);
-        }
-        auto rec = detail::record_from_ldns(rr.get());
-        const int at = last_line(line_before);
-        if (!rec) return path + ":" + std::to_string(at) + ": cannot read the record";
-        if (const char* why = detail::check_key_record(*rec))
-            return path + ":" + std::to_string(at) + ": " + why;
-        found.push_back(std::move(*rec));
-        if (std::feof(f.get())) break;
-    }
-    if (std::ferror(f.get())) return path + ":" + std::to_string(line) + ": read error";
-    if (found.empty()) return path + ":" + std::to_string(line) + ": no DS or DNSKEY records";
+    int lines = 0;
+    auto err = dns::read_zone_file(f.get(), path, nullptr, 3600,
+                                   [&](const ldns_rr* rr, int) -> std::string {
+                                       auto rec = detail::record_from_ldns(rr);
+                                       if (!rec) return "cannot read the record";
+                                       if (const char* why = detail::check_key_record(*rec))
+                                           return why;
+                                       found.push_back(std::move(*rec));
+                                       return {};
+                                   },
+                                   &lines);
+    if (err) return err;
+    if (found.empty()) return path + ":" + std::to_string(lines) + ": no DS or DNSKEY records";
     for (const auto& rr : found)
         add(rr);
     return std::nullopt;

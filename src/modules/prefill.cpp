@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "dns/ldns.hpp"
+#include "dns/zone_file.hpp"
 #include "dnssec/anchors.hpp"
 #include "dnssec/dnssec.hpp"
 
@@ -93,13 +94,6 @@ class Builder {
 Zone read_zone(const std::string& path) {
     const dns::ldns::File f(std::fopen(path.c_str(), "r"));
     if (!f) throw PrefillError(path + ": cannot open: " + std::strerror(errno));
-    // ldns counts the newline after a record and the comments and blank
-    // lines before it: the record's last line is the count minus one,
-    // unless the file ends without a newline.
-    bool ends_with_newline = true;
-    if (std::fseek(f.get(), -1, SEEK_END) == 0) ends_with_newline = std::fgetc(f.get()) == '\n';
-    std::rewind(f.get());
-
     Zone z;
     z.path = path;
     struct stat st {};
@@ -107,41 +101,14 @@ Zone read_zone(const std::string& path) {
     z.origin.wire[0] = 0;
     z.origin.len = 1;
     Builder b(z);
-    dns::ldns::ParserNames names;
-    names.origin = ldns_dname_new_frm_str(".");
-    uint32_t default_ttl = 3600;
-    int line = 1;
-    auto fail = [&](int at, const std::string& why) {
-        throw PrefillError(path + ":" + std::to_string(at) + ": " + why);
-    };
-    auto last_line = [&](int before) {
-        const bool unterminated = std::feof(f.get()) && !ends_with_newline;
-        return std::max(before, unterminated ? line : line - 1);
-    };
-    for (;;) {
-        ldns_rr* raw = nullptr;
-        const int line_before = line;
-        const ldns_status st =
-            ldns_rr_new_frm_fp_l(&raw, f.get(), &default_ttl, &names.origin, &names.prev, &line);
-        const dns::ldns::Rr rr(raw);
-        if (st == LDNS_STATUS_SYNTAX_INCLUDE) fail(line_before, "$INCLUDE is not supported");
-        if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
-            st == LDNS_STATUS_SYNTAX_ORIGIN) {
-            if (std::feof(f.get())) break;
-            continue;
-        }
-        if (st != LDNS_STATUS_OK || !rr) {
-            if (std::feof(f.get()) && !rr && st == LDNS_STATUS_SYNTAX_ERR && line == line_before)
-                break; // nothing more to read
-            fail(last_line(line_before), ldns_get_errorstr_by_id(st));
-        }
-        dns::Record rec;
-        const int at = last_line(line_before);
-        if (!to_record(rr.get(), rec)) fail(at, "cannot read the record");
-        if (const char* why = b.add(std::move(rec))) fail(at, why);
-        if (std::feof(f.get())) break;
-    }
-    if (std::ferror(f.get())) fail(line, "read error");
+    auto err = dns::read_zone_file(f.get(), path, ".", 3600,
+                                   [&](const ldns_rr* rr, int) -> std::string {
+                                       dns::Record rec;
+                                       if (!to_record(rr, rec)) return "cannot read the record";
+                                       const char* why = b.add(std::move(rec));
+                                       return why != nullptr ? why : "";
+                                   });
+    if (err) throw PrefillError(*err);
     if (z.records == 0) throw PrefillError(path + ": empty zone file");
     if (!b.soa_seen()) throw PrefillError(path + ": no SOA record: this is not a zone file");
     for (const ZoneRRset& s : z.rrsets)
