@@ -159,31 +159,27 @@ const Zone& arpa()
     return z;
 }
 
-// policy.DENY_MSG(text, 21) of rules 1 and 2.
+// policy.DENY_MSG(text, 21) of rules 1 and 2: the text points at the IANA
+// registry the zone comes from.
+Action deny_by_registry(const char* registry)
+{
+    Action x;
+    x.kind = ActionKind::deny;
+    x.message = std::string("Blocking is mandated by standards, see references on "
+                            "https://www.iana.org/assignments/") + registry;
+    x.ede = kEdeNotSupported;
+    return x;
+}
 const Action& deny_local_zone()
 {
-    static const Action a = [] {
-        Action x;
-        x.kind = ActionKind::deny;
-        x.message = "Blocking is mandated by standards, see references on "
-                    "https://www.iana.org/assignments/locally-served-dns-zones/"
-                    "locally-served-dns-zones.xhtml";
-        x.ede = kEdeNotSupported;
-        return x;
-    }();
+    static const Action a =
+        deny_by_registry("locally-served-dns-zones/locally-served-dns-zones.xhtml");
     return a;
 }
 const Action& deny_special_use()
 {
-    static const Action a = [] {
-        Action x;
-        x.kind = ActionKind::deny;
-        x.message = "Blocking is mandated by standards, see references on "
-                    "https://www.iana.org/assignments/special-use-domain-names/"
-                    "special-use-domain-names.xhtml";
-        x.ede = kEdeNotSupported;
-        return x;
-    }();
+    static const Action a =
+        deny_by_registry("special-use-domain-names/special-use-domain-names.xhtml");
     return a;
 }
 
