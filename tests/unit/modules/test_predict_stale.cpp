@@ -5,6 +5,7 @@
 #include <lua.hpp>
 
 #include "catch.hpp"
+#include "clock_services.hpp"
 #include "modules/module.hpp"
 #include "modules/predict.hpp"
 #include "resolve/resolve.hpp"
@@ -27,67 +28,19 @@ std::string text(const std::string& key) {
     return dns::name_to_text(n.view()) + " " + std::to_string(t);
 }
 
-// Services with a simulated clock: timers fire when the test advances it;
-// refreshes are recorded and completed by the test.
-class FakeServices final : public Services {
+// Services with a simulated clock; refreshes are recorded and completed
+// by the test.
+class FakeServices final : public test::ClockServices {
   public:
-    struct Pending {
-        uint64_t at = 0;
-        std::function<void()> fn;
-        bool alive = true;
-    };
-    class FakeTimer final : public Timer {
-      public:
-        explicit FakeTimer(std::shared_ptr<Pending> p) : p_(std::move(p)) {}
-        ~FakeTimer() override { p_->alive = false; }
-
-      private:
-        std::shared_ptr<Pending> p_;
-    };
-
     bool resolve(const dns::Name&, uint16_t, bool, Done) override { return true; }
     bool refresh(const dns::Name& n, uint16_t type, Done done) override {
         refreshed.push_back(dns::name_to_text(n.view()) + " " + std::to_string(type));
         dones.push_back(std::move(done));
         return true;
     }
-    std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) override {
-        auto p = std::make_shared<Pending>();
-        p->at = now_ms + ms;
-        p->fn = std::move(fn);
-        timers.push_back(p);
-        return std::make_unique<FakeTimer>(p);
-    }
     resolve::Config& resolver_config() override { return config; }
-    uint64_t wall_s() const override { return wall0 + now_ms / 1000; }
-
-    // Advances the clock by `ms`, firing what falls due on the way.
-    void run(uint64_t ms) {
-        const uint64_t end = now_ms + ms;
-        for (;;) {
-            std::shared_ptr<Pending> next;
-            for (auto& p : timers)
-                if (p->alive && p->at <= end && (!next || p->at < next->at)) next = p;
-            if (!next) break;
-            now_ms = std::max(now_ms, next->at);
-            next->alive = false;
-            auto fn = std::move(next->fn);
-            fn();
-        }
-        now_ms = end;
-        std::erase_if(timers, [](const auto& p) { return !p->alive; });
-    }
-    size_t live_timers() const {
-        size_t n = 0;
-        for (const auto& p : timers)
-            n += p->alive;
-        return n;
-    }
 
     resolve::Config config = resolve::default_config();
-    uint64_t wall0 = 0;
-    uint64_t now_ms = 0;
-    std::vector<std::shared_ptr<Pending>> timers;
     std::vector<std::string> refreshed;
     std::vector<Done> dones;
 };

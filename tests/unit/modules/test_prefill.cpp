@@ -2,6 +2,7 @@
 // DNSSEC status of what it puts into the cache, its Lua table, and its
 // refresh through fake Services with a simulated clock.
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <lua.hpp>
@@ -10,6 +11,7 @@
 #include "../dnssec/sign_helpers.hpp"
 #include "cache/cache.hpp"
 #include "catch.hpp"
+#include "clock_services.hpp"
 #include "dnssec/anchors.hpp"
 #include "modules/module.hpp"
 #include "modules/prefill.hpp"
@@ -75,52 +77,16 @@ struct Lua {
     }
 };
 
-// Services with a simulated clock and a real cache.
-class FakeServices final : public Services {
+// Services with a simulated clock (starting now) and a real cache.
+class FakeServices final : public test::ClockServices {
   public:
-    struct Pending {
-        uint64_t at = 0;
-        std::function<void()> fn;
-        bool alive = true;
-    };
-    class FakeTimer final : public Timer {
-      public:
-        explicit FakeTimer(std::shared_ptr<Pending> p) : p_(std::move(p)) {}
-        ~FakeTimer() override { p_->alive = false; }
-
-      private:
-        std::shared_ptr<Pending> p_;
-    };
+    FakeServices() { wall0 = static_cast<uint64_t>(std::time(nullptr)); }
     bool resolve(const dns::Name&, uint16_t, bool, Done) override { return false; }
-    std::unique_ptr<Timer> after(uint64_t ms, std::function<void()> fn) override {
-        auto p = std::make_shared<Pending>();
-        p->at = now_ms + ms;
-        p->fn = std::move(fn);
-        timers.push_back(p);
-        return std::make_unique<FakeTimer>(p);
-    }
     resolve::Config& resolver_config() override { return config; }
     cache::Cache* cache() override { return store.get(); }
-    uint64_t wall_s() const override { return wall0 + now_ms / 1000; }
-    void run(uint64_t ms) {
-        const uint64_t end = now_ms + ms;
-        for (;;) {
-            std::shared_ptr<Pending> next;
-            for (auto& p : timers)
-                if (p->alive && p->at <= end && (!next || p->at < next->at)) next = p;
-            if (!next) break;
-            now_ms = std::max(now_ms, next->at);
-            next->alive = false;
-            auto fn = std::move(next->fn);
-            fn();
-        }
-        now_ms = end;
-    }
+
     resolve::Config config = resolve::default_config();
     std::unique_ptr<cache::Cache> store;
-    uint64_t wall0 = static_cast<uint64_t>(std::time(nullptr));
-    uint64_t now_ms = 0;
-    std::vector<std::shared_ptr<Pending>> timers;
 };
 
 std::string error_of(const std::string& path) {
